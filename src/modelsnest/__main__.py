@@ -1,0 +1,3 @@
+from modelsnest.cli import main
+
+main()

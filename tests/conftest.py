@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from modelsnest.runtime import Runtime
+from modelsnest.settings import Settings
+from tests import services
+
+# Tests never read a developer's .env or provider keys from the environment.
+for _name in ("NOVITA_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "ELEVENLABS_API_KEY"):
+    os.environ.pop(_name, None)
+for _name in [n for n in os.environ if n.startswith("MODELSNEST_") and not n.startswith("MODELSNEST_TEST_")]:
+    os.environ.pop(_name)
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    services.require("PostgreSQL", services.postgres_available())
+    name = services.create_pg_template()
+    yield name
+    services.drop_pg_database(name)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return services.create_sqlite_template(tmp_path_factory.mktemp("sqlite-template"))
+
+
+@pytest.fixture
+def postgres_url(postgres_template: str) -> Iterator[str]:
+    name = services.clone_pg_database(postgres_template)
+    yield services.pg_database_url(name)
+    services.drop_pg_database(name)
+
+
+@pytest.fixture
+def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
+    return services.clone_sqlite_database(sqlite_template, tmp_path)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """A fresh, migrated database: each test using it runs once on SQLite and once on PostgreSQL."""
+    return str(request.getfixturevalue(f"{request.param}_url"))
+
+
+@pytest.fixture
+def redis_url() -> str:
+    services.require("Redis", services.redis_available())
+    return services.REDIS_URL
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    """Keys a test writes to Redis start with this, so parallel runs never collide."""
+    return f"mstest:{uuid.uuid4().hex[:10]}:"
+
+
+def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "var_dir": tmp_path / "var",
+        "secret_key": "test-secret-key-" + "x" * 32,
+        "environment": "test",
+        "log_format": "text",
+        "log_level": "WARNING",
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return make_settings(database_url, tmp_path)
+
+
+@pytest.fixture
+async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    rt = Runtime.create(settings)
+    yield rt
+    await rt.close()
