@@ -11,8 +11,10 @@ from fastapi.responses import ORJSONResponse
 
 from modelsnest import __version__
 from modelsnest.api import health
+from modelsnest.api import v1 as api_v1
 from modelsnest.api.errors import install_error_handlers
 from modelsnest.db.migrate import check_schema_current
+from modelsnest.gateway.service import Gateway
 from modelsnest.observability.logging import configure_logging
 from modelsnest.observability.middleware import RequestIdMiddleware
 from modelsnest.runtime import Runtime
@@ -37,6 +39,9 @@ def create_app(
         await check_schema_current(runtime.engine)
         settings.resolved_secret_key()
         app.state.runtime = runtime
+        gateway = Gateway.create(settings, runtime.sessions)
+        gateway.start()
+        app.state.gateway = gateway
         closers = []
         for hook in hooks:
             closer = await hook(runtime)
@@ -48,6 +53,7 @@ def create_app(
         finally:
             for closer in reversed(closers):
                 await closer()
+            await gateway.close()
             await runtime.close()
 
     app = FastAPI(
@@ -61,5 +67,6 @@ def create_app(
     )
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(api_v1.router)
     app.add_middleware(RequestIdMiddleware)
     return app

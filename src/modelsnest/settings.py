@@ -40,6 +40,15 @@ class Settings(BaseSettings):
     hold_ttl_seconds: int = 900
     cache_ttl_seconds: float = 5.0
     max_upload_bytes: int = 25 * 1024 * 1024
+    redis_key_prefix: str = "modelsnest:"
+    # Gateway limits and behaviour.
+    user_concurrency_limit: int = 256
+    default_max_output_tokens: int = 4096
+    # After a client disconnects mid-stream, how long we keep reading the upstream for its usage.
+    stream_drain_seconds: float = 5.0
+    idempotency_ttl_seconds: int = 24 * 3600
+    circuit_failure_threshold: int = 5
+    circuit_cooldown_seconds: float = 30.0
 
     novita_api_key: str | None = Field(default=None, validation_alias=AliasChoices("NOVITA_API_KEY"))
     openai_api_key: str | None = Field(default=None, validation_alias=AliasChoices("OPENAI_API_KEY"))

@@ -1,5 +1,5 @@
-"""The ``modelsnest`` command line (filled in by the CLI module)."""
+"""The ``modelsnest`` command line. Commands call services, never HTTP routes."""
 
+from modelsnest.cli.app import app, main
 
-def main() -> None:
-    raise SystemExit("modelsnest: the CLI is not built yet")
+__all__ = ["app", "main"]

@@ -55,6 +55,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     # Access logs are ours (one line per request, with its id); uvicorn's would duplicate them.
     for name in ("uvicorn.access",):
         logging.getLogger(name).disabled = True
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 class ProviderError(Exception):
     retryable: bool = True
+    # Seconds the upstream asked us to wait (its ``Retry-After`` header), when it said.
+    retry_after: float | None = None
 
     def __init__(self, message: str, *, status: int | None = None, body: str | None = None) -> None:
         super().__init__(message)

@@ -67,7 +67,14 @@ class ChatProvider(Protocol):
 
     def chat_stream(self, request: dict[str, Any], upstream_model: str) -> AsyncIterator[ChatChunk]:
         """An async generator of chunks. Raises ``ProviderError`` before the first chunk when
-        the upstream cannot start; closing the generator (``aclose``) cancels the upstream."""
+        the upstream cannot start; closing the generator (``aclose``) cancels the upstream.
+
+        Every adapter ends a stream that completes normally with a usage chunk (``choices``
+        empty, ``ChatChunk.usage`` set; ``Usage.reported`` False when counted locally), whether
+        or not the client asked for ``stream_options.include_usage``: the caller drops it
+        before the client when the client did not ask. A stream that breaks raises a
+        ``ProviderError`` mid-way; the chunks' ``completion_tokens_delta`` then tell what was
+        delivered."""
         ...
 
     async def close(self) -> None: ...

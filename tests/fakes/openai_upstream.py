@@ -1,0 +1,248 @@
+"""A fake OpenAI-compatible upstream: ``POST /v1/chat/completions``, JSON and SSE, exact wire format.
+
+``base_url`` is ``http://127.0.0.1:<port>/v1``. Behaviour, recording and token accounting are
+described in ``tests.fakes.server``. Like the real API it:
+
+* answers ``401`` (``invalid_api_key``) when ``Behaviour.expected_api_key`` is set and the
+  ``Authorization: Bearer`` key differs; ``400`` when ``model``/``messages`` are missing or
+  ``stream_options`` is sent without ``stream: true``;
+* honours ``n``, ``stop`` (cut, ``finish_reason: "stop"``), ``max_completion_tokens`` /
+  ``max_tokens`` (``"length"``), and answers tool calls with ``finish_reason: "tool_calls"``;
+* streams a role chunk, one chunk per reply piece / tool-call argument piece, a finish chunk,
+  the usage chunk (``choices: []``) only when ``stream_options.include_usage`` is true (every
+  other chunk then has ``"usage": null``), and ``data: [DONE]``.
+
+Errors use OpenAI's body: ``{"error": {"message", "type", "param", "code"}}``.
+
+    python -m tests.fakes.openai_upstream --port 18000
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from tests.fakes.server import (
+    FakeUpstream,
+    argument_pieces,
+    fake_prompt_tokens,
+    reply_pieces,
+    serve_forever,
+    truncate,
+)
+
+__all__ = ["FakeOpenAIUpstream", "openai_error"]
+
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "invalid_request_error",
+    403: "permission_error",
+    404: "invalid_request_error",
+    429: "rate_limit_error",
+}
+_ERROR_CODES = {401: "invalid_api_key", 404: "model_not_found", 429: "rate_limit_exceeded"}
+
+
+def openai_error(status: int, message: str | None = None, code: str | None = None) -> dict[str, Any]:
+    return {
+        "error": {
+            "message": message or f"fake upstream error {status}",
+            "type": _ERROR_TYPES.get(status, "server_error"),
+            "param": None,
+            "code": code or _ERROR_CODES.get(status),
+        }
+    }
+
+
+class FakeOpenAIUpstream(FakeUpstream):
+    api_prefix = "/v1"
+    name = "openai"
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_post("/v1/chat/completions", self.chat)
+
+    def _check(self, request: web.Request, body: Any) -> web.Response | None:
+        expected = self.behaviour.expected_api_key
+        if expected is not None and request.headers.get("Authorization") != f"Bearer {expected}":
+            return self.error_response(401, openai_error(401, "Incorrect API key provided."))
+        if not isinstance(body, dict):
+            return self.error_response(
+                400, openai_error(400, "We could not parse the JSON body of your request.")
+            )
+        if not body.get("model"):
+            return self.error_response(400, openai_error(400, "you must provide a model parameter"))
+        if not isinstance(body.get("messages"), list) or not body["messages"]:
+            return self.error_response(400, openai_error(400, "'messages' is a required property"))
+        if body.get("stream_options") is not None and not body.get("stream"):
+            message = "The 'stream_options' parameter is only allowed when 'stream' is enabled."
+            return self.error_response(400, openai_error(400, message))
+        return None
+
+    def _answer(self, body: dict[str, Any]) -> tuple[list[str], list[tuple[str, str, list[str]]], str, int]:
+        """(content pieces, [(call id, name, argument pieces)], finish_reason, completion tokens)."""
+        b = self.behaviour
+        limit = body.get("max_completion_tokens") or body.get("max_tokens")
+        if b.tool_calls:
+            content = reply_pieces(b.tool_preamble)
+            calls = [
+                (f"call_fake_{i}", c.name, argument_pieces(c.arguments_json))
+                for i, c in enumerate(b.tool_calls)
+            ]
+            tokens = len(content) + sum(len(pieces) for _, _, pieces in calls)
+            return content, calls, b.stop_reason or "tool_calls", tokens
+        stop = body.get("stop")
+        stops = [stop] if isinstance(stop, str) else list(stop or ())
+        content, _, finish = truncate(reply_pieces(b.reply), stops, limit)
+        return content, [], b.stop_reason or finish or "stop", len(content)
+
+    async def chat(self, request: web.Request) -> web.StreamResponse:
+        recorded, generation = await self.record(request)
+        b = self.behaviour
+        try:
+            await self.pause(b.headers_delay)
+        except asyncio.CancelledError:
+            self.note_disconnect(generation)
+            raise
+        status = self.forced_failure()
+        if status is not None:
+            return self.error_response(
+                status, b.error_body if b.error_body is not None else openai_error(status)
+            )
+        body = recorded.json
+        invalid = self._check(request, body)
+        if invalid is not None:
+            return invalid
+        content, calls, finish, completion = self._answer(body)
+        prompt = fake_prompt_tokens(body["messages"])
+        usage = {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+            "prompt_tokens_details": {"cached_tokens": b.cached_tokens, "audio_tokens": 0},
+            "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
+        }
+        meta = {
+            "id": f"chatcmpl-fake{self.calls}",
+            "created": int(time.time()),
+            "model": body["model"],
+            "system_fingerprint": "fp_fake",
+        }
+        n = int(body.get("n") or 1)
+        if body.get("stream"):
+            return await self._stream(request, generation, body, meta, content, calls, finish, usage, n)
+        message: dict[str, Any] = {
+            "role": "assistant",
+            "content": "".join(content) if content or not calls else None,
+        }
+        if calls:
+            message["tool_calls"] = [
+                {"id": cid, "type": "function", "function": {"name": name, "arguments": "".join(pieces)}}
+                for cid, name, pieces in calls
+            ]
+        message["refusal"] = None
+        answer: dict[str, Any] = {
+            **meta,
+            "object": "chat.completion",
+            "choices": [
+                {"index": i, "message": message, "logprobs": None, "finish_reason": finish} for i in range(n)
+            ],
+            "service_tier": "default",
+        }
+        if not b.omit_usage:
+            answer["usage"] = {
+                **usage,
+                "completion_tokens": completion * n,
+                "total_tokens": prompt + completion * n,
+            }
+        return web.Response(body=orjson.dumps(answer), content_type="application/json", headers=b.headers)
+
+    async def _stream(
+        self,
+        request: web.Request,
+        generation: int,
+        body: dict[str, Any],
+        meta: dict[str, Any],
+        content: list[str],
+        calls: list[tuple[str, str, list[str]]],
+        finish: str,
+        usage: dict[str, Any],
+        n: int,
+    ) -> web.StreamResponse:
+        b = self.behaviour
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        base = {**meta, "object": "chat.completion.chunk"}
+        if include_usage:
+            base["usage"] = None
+
+        def chunk(index: int, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+            return {
+                **base,
+                "choices": [
+                    {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+                ],
+            }
+
+        events: list[dict[str, Any]] = []
+        for i in range(n):
+            events.append(chunk(i, {"role": "assistant", "content": ""}))
+            events.extend(chunk(i, {"content": piece}) for piece in content)
+            for index, (cid, name, pieces) in enumerate(calls):
+                start = {
+                    "index": index,
+                    "id": cid,
+                    "type": "function",
+                    "function": {"name": name, "arguments": ""},
+                }
+                events.append(chunk(i, {"tool_calls": [start]}))
+                events.extend(
+                    chunk(i, {"tool_calls": [{"index": index, "function": {"arguments": p}}]}) for p in pieces
+                )
+            events.append(chunk(i, {}, finish))
+        if include_usage and not b.omit_usage:
+            total = usage["completion_tokens"] * n
+            events.append(
+                {
+                    **base,
+                    "choices": [],
+                    "usage": {
+                        **usage,
+                        "completion_tokens": total,
+                        "total_tokens": usage["prompt_tokens"] + total,
+                    },
+                }
+            )
+
+        response = await self.start_sse(request)
+        try:
+            for sent, event in enumerate(events):
+                if sent == b.drop_after:
+                    request.transport.abort()  # type: ignore[union-attr]
+                    return response
+                if sent == b.hang_after:
+                    await asyncio.sleep(3600)
+                if sent == b.error_event_after:
+                    error = openai_error(500, "The server had an error while processing your request.")
+                    await response.write(b"data: " + orjson.dumps(error) + b"\n\n")
+                    await response.write_eof()
+                    return response
+                await self.pause(b.chunk_delay)
+                if b.keepalive:
+                    await response.write(b": keep-alive\n\n")
+                await response.write(b"data: " + orjson.dumps(event) + b"\n\n")
+            if not b.omit_done:
+                await response.write(b"data: [DONE]\n\n")
+            await response.write_eof()
+        except asyncio.CancelledError:
+            self.note_disconnect(generation)
+            raise
+        except ConnectionResetError:
+            self.note_disconnect(generation)
+        return response
+
+
+if __name__ == "__main__":
+    serve_forever(FakeOpenAIUpstream())
