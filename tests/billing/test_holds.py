@@ -197,7 +197,7 @@ async def test_a_release_whose_usage_names_another_user_is_refused_whole(
     assert (await billing.get_balance(sessions, user)).reserved_nanos == USD
 
 
-async def test_a_checkpoint_records_the_provisional_cost_in_the_hold(
+async def test_a_checkpoint_records_the_highest_provisional_cost_in_the_hold(
     sessions: SessionFactory, user: int
 ) -> None:
     await fund(sessions, user, 10 * USD)
@@ -210,10 +210,11 @@ async def test_a_checkpoint_records_the_provisional_cost_in_the_hold(
     )
 
     await billing.checkpoint(sessions, hold_id=held.hold_id, provisional_cost_nanos=USD)
-    await billing.checkpoint(sessions, hold_id=held.hold_id, provisional_cost_nanos=2 * USD)
+    await billing.checkpoint(sessions, hold_id=held.hold_id, provisional_cost_nanos=3 * USD)
+    await billing.checkpoint(sessions, hold_id=held.hold_id, provisional_cost_nanos=2 * USD)  # arrived late
 
     row = await hold_row(sessions, held.hold_id)
-    assert row.meta == {"model": "m", "endpoint": "e", "provisional_cost_nanos": 2 * USD}
+    assert row.meta == {"model": "m", "endpoint": "e", "provisional_cost_nanos": 3 * USD}
     assert row.expires_at == held.expires_at  # no extension asked for
     assert (await billing.get_balance(sessions, user)).reserved_nanos == 4 * USD  # money untouched
 

@@ -17,8 +17,15 @@ def test_seed_is_idempotent(cli: Invoke) -> None:
 def test_add_and_list_providers_and_routes(cli: Invoke, database_url: str) -> None:
     assert cli("seed").exit_code == 0
     added = cli(
-        "providers", "add", "openai-eu", "--kind", "openai",
-        "--base-url", "https://eu.example.com/v1/", "--api-key", "sk-very-secret-123",
+        "providers",
+        "add",
+        "openai-eu",
+        "--kind",
+        "openai",
+        "--base-url",
+        "https://eu.example.com/v1/",
+        "--api-key",
+        "sk-very-secret-123",
     )
     assert added.exit_code == 0, added.stderr
     assert "added provider openai-eu" in added.stdout and "sk-very-secret-123" not in added.stdout
@@ -57,7 +64,9 @@ def test_add_and_list_providers_and_routes(cli: Invoke, database_url: str) -> No
         (["routes", "list", "no-such-model"], ["no model"]),
     ],
 )
-def test_bad_input_changes_nothing(cli: Invoke, database_url: str, args: list[str], fragments: list[str]) -> None:
+def test_bad_input_changes_nothing(
+    cli: Invoke, database_url: str, args: list[str], fragments: list[str]
+) -> None:
     assert cli("seed").exit_code == 0
     assert cli("providers", "add", "dup", "--kind", "openai").exit_code == 0
     before = snapshot(database_url)

@@ -3,10 +3,14 @@ produce (odd SSE framing, truncated bodies, non-JSON answers). Runs in the test'
 
     async with RawServer(b'data: {"a": 1}\\n\\n') as server:
         ...  # POST to server.url + any path
+
+A list of byte strings is written part by part, 10 ms apart (separate TCP segments), to test
+events split across reads.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Self
 
 from aiohttp import web
@@ -15,7 +19,9 @@ __all__ = ["RawServer"]
 
 
 class RawServer:
-    def __init__(self, body: bytes, content_type: str = "text/event-stream", status: int = 200) -> None:
+    def __init__(
+        self, body: bytes | list[bytes], content_type: str = "text/event-stream", status: int = 200
+    ) -> None:
         self.body = body
         self.content_type = content_type
         self.status = status
@@ -26,14 +32,18 @@ class RawServer:
         await request.read()
         response = web.StreamResponse(status=self.status, headers={"Content-Type": self.content_type})
         await response.prepare(request)
-        await response.write(self.body)
+        parts = [self.body] if isinstance(self.body, bytes) else self.body
+        for index, part in enumerate(parts):
+            if index:
+                await asyncio.sleep(0.01)
+            await response.write(part)
         await response.write_eof()
         return response
 
     async def __aenter__(self) -> Self:
         app = web.Application()
         app.router.add_post("/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.2)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
         self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"

@@ -23,7 +23,9 @@ def make_user(runtime: Runtime) -> MakeUser:
                 ),
                 {"email": email, "now": now},
             )
-            result = await session.execute(text("SELECT id FROM users WHERE email = :email"), {"email": email})
+            result = await session.execute(
+                text("SELECT id FROM users WHERE email = :email"), {"email": email}
+            )
             return int(result.scalar_one())
 
     return make

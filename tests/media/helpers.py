@@ -169,7 +169,9 @@ def make_sizes_unknown(data: bytes, element_ids: set[int]) -> bytes:
     def unknown(header_start: int, payload_start: int, id_length: int) -> None:
         length = payload_start - header_start - id_length
         # The length marker bit followed by all-ones value bits: 0xFF, 0x7FFF, …, 0x01FF…FF.
-        patched[header_start + id_length : payload_start] = ((1 << (7 * length + 1)) - 1).to_bytes(length, "big")
+        patched[header_start + id_length : payload_start] = ((1 << (7 * length + 1)) - 1).to_bytes(
+            length, "big"
+        )
 
     segment = read_element(data, header.end)
     unknown(segment.header_start, segment.start, 4)

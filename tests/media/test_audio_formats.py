@@ -57,7 +57,9 @@ def test_mp3_vbr_with_xing_header() -> None:
 
 
 def test_mp3_vbr_without_header_is_counted_frame_by_frame() -> None:
-    data = helpers.strip_xing(encode(tone(10.0, 44100, 2), 44100, "MP3", "MPEG_LAYER_III", bitrate_mode="VARIABLE"))
+    data = helpers.strip_xing(
+        encode(tone(10.0, 44100, 2), 44100, "MP3", "MPEG_LAYER_III", bitrate_mode="VARIABLE")
+    )
     # Without a Xing frame mutagen extrapolates from the first frame's bitrate; we count frames.
     assert_close(probe_audio(data), 10.0)
 

@@ -101,6 +101,33 @@ async def test_sse_parsing_edge_cases(http: UpstreamHTTP) -> None:
         assert await collect(http, server.url) == [{"a": 1}, {"b": 2}, {"c": 3}]
 
 
+async def test_sse_events_split_across_reads(http: UpstreamHTTP) -> None:
+    parts = [
+        b"da",
+        b'ta: {"a"',
+        b": 1}\r",
+        b"\n\r\n",
+        b'data: {"b": "' + b"x" * 100,
+        b"y" * 100 + b'"}\n\n',
+        b"data: [DO",
+        b"NE]\n\n",
+    ]
+    async with RawServer(parts) as server:
+        assert await collect(http, server.url) == [{"a": 1}, {"b": "x" * 100 + "y" * 100}]
+
+
+async def test_sse_last_line_without_newline(http: UpstreamHTTP) -> None:
+    async with RawServer([b'data: {"a": 1}\n\n', b'data: {"b": 2}']) as server:
+        assert await collect(http, server.url) == [{"a": 1}, {"b": 2}]
+
+
+async def test_sse_line_too_long(http: UpstreamHTTP, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("modelsnest.providers.http.MAX_SSE_LINE", 64)
+    async with RawServer([b'data: {"a": "', b"x" * 50, b"x" * 50, b'"}\n\n']) as server:
+        with pytest.raises(ProviderProtocolError, match="too long"):
+            await collect(http, server.url)
+
+
 async def test_sse_without_done_ends_at_eof(http: UpstreamHTTP) -> None:
     async with RawServer(b'data: {"a": 1}\n\n') as server:
         assert await collect(http, server.url) == [{"a": 1}]

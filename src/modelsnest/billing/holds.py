@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 from uuid import uuid4
 
-from sqlalchemy import BigInteger, Row, bindparam, case, func, literal_column, select, text, update
+from sqlalchemy import BigInteger, Row, bindparam, case, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement, TextClause
+from sqlalchemy.sql.elements import TextClause
 
 from modelsnest.billing import _checks, _db
 from modelsnest.billing.ledger import _balance, ensure_account
@@ -145,7 +145,7 @@ async def checkpoint(
     sessions: SessionFactory, *, hold_id: str, provisional_cost_nanos: int, extend_seconds: int | None = None
 ) -> None:
     """Record what a stream has delivered so far, so that if this process dies the sweeper
-    bills that instead of nothing. ``extend_seconds`` pushes the expiry to at least now + that,
+    bills that instead of nothing. The recorded cost only goes up (the highest checkpoint wins). ``extend_seconds`` pushes the expiry to at least now + that,
     so a long stream that is alive is not swept from under itself.
 
     A hold that is already settled or released has nothing left to protect: a no-op."""
@@ -163,16 +163,21 @@ async def checkpoint(
             await status_of(session, hold_id)  # NotFound for an unknown hold
 
 
-def _merge_provisional(session: AsyncSession, cost: int) -> ColumnElement[Any] | TextClause:
-    """meta[provisional_cost_nanos] = cost, in SQL: one statement, no read-modify-write."""
-    if _db.dialect_name(session) == "postgresql":
-        return text(
-            "CAST(COALESCE(CAST(meta AS jsonb), CAST('{}' AS jsonb)) "
-            "|| jsonb_build_object('provisional_cost_nanos', :cost) AS json)"
-        ).bindparams(bindparam("cost", cost, type_=BigInteger))
-    return func.json_set(
-        func.coalesce(_db.holds.c.meta, literal_column("'{}'")), f"$.{PROVISIONAL_KEY}", cost
-    )
+# meta[provisional_cost_nanos] = max(what it was, :cost) in one statement, no read-modify-write.
+# Delivered cost only grows, so taking the max makes checkpoints that arrive out of order
+# (they may be fired from background tasks) harmless.
+_MERGE_PROVISIONAL = {
+    "postgresql": "CAST(COALESCE(CAST(meta AS jsonb), CAST('{}' AS jsonb)) || jsonb_build_object("
+    "'provisional_cost_nanos', GREATEST(COALESCE(CAST(meta ->> 'provisional_cost_nanos' AS BIGINT), 0), :cost)"
+    ") AS json)",
+    "sqlite": "json_set(COALESCE(meta, '{}'), '$.provisional_cost_nanos', "
+    "max(COALESCE(json_extract(meta, '$.provisional_cost_nanos'), 0), :cost))",
+}
+
+
+def _merge_provisional(session: AsyncSession, cost: int) -> TextClause:
+    sql = _MERGE_PROVISIONAL[_db.dialect_name(session)]
+    return text(sql).bindparams(bindparam("cost", cost, type_=BigInteger))
 
 
 async def release(sessions: SessionFactory, *, hold_id: str, usage: UsageRecord | None = None) -> None:

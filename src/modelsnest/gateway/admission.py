@@ -82,8 +82,13 @@ async def admit(
     endpoint: str,
 ) -> Admission:
     """Limits, spend limit, concurrency slot, then the hold. Raises 402/429 and frees what it took."""
-    limit_state = await gateway.limits.check_request(principal.key_id, principal.rpm_limit, principal.tpm_limit)
-    if principal.spend_limit_nanos is not None and principal.spent_nanos + hold_nanos > principal.spend_limit_nanos:
+    limit_state = await gateway.limits.check_request(
+        principal.key_id, principal.rpm_limit, principal.tpm_limit
+    )
+    if (
+        principal.spend_limit_nanos is not None
+        and principal.spent_nanos + hold_nanos > principal.spend_limit_nanos
+    ):
         raise RateLimited("this API key has reached its spend limit", retry_after=3600)
     await gateway.limits.concurrency.enter(principal.user_id, gateway.settings.user_concurrency_limit)
     try:
@@ -128,7 +133,9 @@ async def finish(
     """Settle exactly (usage row committed before the client sees the answer), free the slot."""
     try:
         assert admission.hold_id is not None
-        result = await billing.settle(gateway.sessions, hold_id=admission.hold_id, cost_nanos=cost_nanos, usage=usage)
+        result = await billing.settle(
+            gateway.sessions, hold_id=admission.hold_id, cost_nanos=cost_nanos, usage=usage
+        )
     except Exception as exc:
         # The hold stays until the sweeper resolves it; the client gets no unpaid content.
         log.error("settlement of %s failed: %r", admission.request_id, exc)

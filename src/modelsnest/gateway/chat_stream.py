@@ -79,25 +79,34 @@ class ChatStreamResponse(Response):
         start = self.start
         headers = self.raw_headers
         disconnected = asyncio.Event()
+        outcome = Outcome()
+        pump: asyncio.Task[None] | None = None
 
         async def watch() -> None:
             while True:
                 message: Message = await receive()
                 if message["type"] == "http.disconnect":
                     disconnected.set()
-                    return
+                    break
+            # The pump notices the disconnect at its next chunk and drains; an upstream that
+            # has gone silent is cut off here, once the drain time is over.
+            await asyncio.sleep(start.gateway.settings.stream_drain_seconds + 0.5)
+            if pump is not None and not pump.done():
+                pump.cancel()
 
         watcher = asyncio.create_task(watch())
-        outcome = Outcome()
         try:
             await send({"type": "http.response.start", "status": 200, "headers": headers})
-            await self._pump(send, disconnected, outcome)
+            pump = asyncio.create_task(self._pump(send, disconnected, outcome))
+            await pump
         except OSError:
+            outcome.cancelled = True
+        except asyncio.CancelledError:
             outcome.cancelled = True
         finally:
             watcher.cancel()
             # Settle in a task of its own: a server cancelling this coroutine must not lose the bill.
-            task = asyncio.ensure_future(self._settle(outcome))
+            task = asyncio.ensure_future(self._finalize(pump, outcome))
             start.gateway.background.add(task)
             task.add_done_callback(start.gateway.background.discard)
             try:
@@ -108,9 +117,17 @@ class ChatStreamResponse(Response):
             return
         with contextlib.suppress(OSError):
             if cost is None:
-                await send({"type": "http.response.body", "body": sse(_SETTLE_FAILED) + DONE, "more_body": False})
+                await send(
+                    {"type": "http.response.body", "body": sse(_SETTLE_FAILED) + DONE, "more_body": False}
+                )
             else:
                 await self._send_tail(send, outcome, cost)
+
+    async def _finalize(self, pump: asyncio.Task[None] | None, outcome: Outcome) -> int | None:
+        if pump is not None and not pump.done():
+            pump.cancel()
+            await asyncio.wait({pump})
+        return await self._settle(outcome)
 
     async def _pump(self, send: Send, disconnected: asyncio.Event, outcome: Outcome) -> None:
         start = self.start
@@ -141,6 +158,10 @@ class ChatStreamResponse(Response):
                 chunk = await _next(stream)
         except ProviderError as exc:
             outcome.error = exc
+        except asyncio.CancelledError:
+            outcome.cancelled = True
+            await stream.aclose()
+            return
         if outcome.cancelled:
             await self._drain(outcome)
         await stream.aclose()

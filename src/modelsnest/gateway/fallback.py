@@ -51,7 +51,9 @@ async def first_success(
         try:
             result = await call(route)
         except ProviderBadRequest as exc:
-            raise InvalidRequest(f"upstream rejected the request: {exc.message}", code="UPSTREAM_BAD_REQUEST") from exc
+            raise InvalidRequest(
+                f"upstream rejected the request: {exc.message}", code="UPSTREAM_BAD_REQUEST"
+            ) from exc
         except ProviderError as exc:
             breaker.record_failure(route.provider_id, _summary(exc))
             log.warning("route %s/%s failed: %s", route.provider.name, route.upstream_model, _summary(exc))

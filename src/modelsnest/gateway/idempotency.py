@@ -120,5 +120,7 @@ async def abandon(sessions: SessionFactory, claim_: Claim) -> None:
 
 async def purge_expired(sessions: SessionFactory) -> int:
     async with sessions.begin() as session:
-        result = await session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= utcnow()))
+        result = await session.execute(
+            delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= utcnow())
+        )
         return int(getattr(result, "rowcount", 0) or 0)

@@ -81,7 +81,9 @@ class RateLimits:
     def __init__(self, redis_url: str | None, prefix: str, redis: Any | None = None) -> None:
         storage: Storage
         if redis_url:
-            url = redis_url.replace("redis://", "async+redis://", 1).replace("rediss://", "async+rediss://", 1)
+            url = redis_url.replace("redis://", "async+redis://", 1).replace(
+                "rediss://", "async+rediss://", 1
+            )
             storage = RedisStorage(url, implementation="redispy", key_prefix=prefix + "rl")
         else:
             storage = MemoryStorage()
@@ -98,14 +100,18 @@ class RateLimits:
             stats = await self._limiter.get_window_stats(item, "rpm", str(key_id))
             reset = max(1, math.ceil(stats.reset_time - time.time()))
             if not allowed:
-                raise RateLimited(f"rate limit of {rpm} requests per minute reached for this key", retry_after=reset)
+                raise RateLimited(
+                    f"rate limit of {rpm} requests per minute reached for this key", retry_after=reset
+                )
             state = LimitState(rpm_limit=rpm, rpm_remaining=stats.remaining, rpm_reset_seconds=reset)
         if tpm:
             item = RateLimitItemPerMinute(tpm)
             stats = await self._limiter.get_window_stats(item, "tpm", str(key_id))
             if stats.remaining <= 0:
                 reset = max(1, math.ceil(stats.reset_time - time.time()))
-                raise RateLimited(f"rate limit of {tpm} tokens per minute reached for this key", retry_after=reset)
+                raise RateLimited(
+                    f"rate limit of {tpm} tokens per minute reached for this key", retry_after=reset
+                )
             state = LimitState(
                 rpm_limit=state.rpm_limit,
                 rpm_remaining=state.rpm_remaining,
@@ -124,4 +130,3 @@ class RateLimits:
                 stats = await self._limiter.get_window_stats(item, "tpm", str(key_id))
                 if stats.remaining > 0:
                     await self._limiter.hit(item, "tpm", str(key_id), cost=stats.remaining)
-

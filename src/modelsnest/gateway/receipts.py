@@ -26,7 +26,9 @@ def chat_billing(model: ModelInfo, price: PriceInfo, cost_nanos: int) -> dict[st
     }
 
 
-def unit_billing(model: ModelInfo, price: PriceInfo, cost_nanos: int, quantity: Any, unit: str) -> dict[str, Any]:
+def unit_billing(
+    model: ModelInfo, price: PriceInfo, cost_nanos: int, quantity: Any, unit: str
+) -> dict[str, Any]:
     return {
         "cost_usd": money(cost_nanos),
         "unit_price": money(price.input_nanos),

@@ -54,7 +54,8 @@ class Gateway:
             keys=ApiKeyVerifier(sessions, ttl_seconds=settings.cache_ttl_seconds),
             limits=RateLimits(settings.redis_url, settings.redis_key_prefix, redis),
             breaker=CircuitBreaker(
-                threshold=settings.circuit_failure_threshold, cooldown_seconds=settings.circuit_cooldown_seconds
+                threshold=settings.circuit_failure_threshold,
+                cooldown_seconds=settings.circuit_cooldown_seconds,
             ),
             pool=ProviderPool(),
             redis=redis,
@@ -81,7 +82,11 @@ class Gateway:
                     datetime.fromtimestamp(event.open_until_epoch, UTC) if event.open_until_epoch else None
                 )
                 await record_provider_health(
-                    self.sessions, event.provider_id, success=event.success, error=event.error, open_until=open_until
+                    self.sessions,
+                    event.provider_id,
+                    success=event.success,
+                    error=event.error,
+                    open_until=open_until,
                 )
             except Exception:
                 log.warning("could not record provider health", exc_info=True)

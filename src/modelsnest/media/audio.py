@@ -11,7 +11,7 @@ import struct
 from collections.abc import Callable
 
 from modelsnest.media.errors import AudioDecodeError, check_upload_size
-from modelsnest.media.formats.common import AudioInfo
+from modelsnest.media.formats.common import MAX_AUDIO_SECONDS, AudioInfo
 from modelsnest.media.formats.flac import is_flac, probe_flac
 from modelsnest.media.formats.mp3 import looks_like_mp3, probe_mp3
 from modelsnest.media.formats.mp4 import is_mp4, probe_mp4
@@ -21,7 +21,6 @@ from modelsnest.media.formats.webm import is_webm, probe_webm
 
 __all__ = ["MAX_AUDIO_SECONDS", "SUPPORTED_AUDIO_FORMATS", "AudioInfo", "check_upload_size", "probe_audio"]
 
-MAX_AUDIO_SECONDS = 4 * 3600
 SUPPORTED_AUDIO_FORMATS = ("wav", "mp3", "m4a", "ogg", "flac", "webm")
 
 _Probe = Callable[[bytes], AudioInfo]

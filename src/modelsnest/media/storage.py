@@ -161,7 +161,7 @@ class MediaStore:
                     .order_by(StoredFile.expires_at)
                     .limit(_PURGE_BATCH)
                 )
-                batch = list(result.tuples())
+                batch = [(str(file_id), str(relative)) for file_id, relative in result.all()]
             if not batch:
                 return removed
             paths = [path for _, relative in batch if (path := self._contained(relative)) is not None]

@@ -175,7 +175,8 @@ class UpstreamHTTP:
         )
         self._session: aiohttp.ClientSession | None = None
 
-    def url(self, base_url: str, path: str) -> URL:
+    @staticmethod
+    def url(base_url: str, path: str) -> URL:
         """A pre-parsed URL to pass to ``post_json``/``sse`` (parse once, not per request)."""
         return URL(base_url.rstrip("/") + path)
 
@@ -259,30 +260,50 @@ class UpstreamHTTP:
                     body=raw[:2000].decode("utf-8", "replace"),
                 )
             content = resp.content
-            readline = content.readline
-            pending: bytes | None = None
-            while True:
-                line = await readline(max_line_length=MAX_SSE_LINE)
-                if not line:
-                    break
-                if line.startswith(b"data:"):
-                    data = line[5:].strip()
-                    if pending is not None:
-                        data = pending + b"\n" + data
-                    elif data == b"[DONE]":
-                        break
-                    try:
-                        event = orjson.loads(data)
-                    except orjson.JSONDecodeError:
-                        pending = data
-                        continue
-                    pending = None
-                    yield event
-                elif pending is not None and not line.strip():
-                    raise ProviderProtocolError(
-                        f"{self.config.name}: event is not JSON",
-                        body=pending[:2000].decode("utf-8", "replace"),
-                    )
+            readany = content.readany
+            pending: bytes | None = None  # a JSON value whose data: lines are not all here yet
+            tail: list[bytes] = []  # the start of a line whose end is not here yet
+            tail_size = 0
+            eof = done = False
+            while not done and not eof:
+                block = await readany()
+                if not block:
+                    eof = True
+                    lines = [b"".join(tail)] if tail else []
+                elif b"\n" not in block:
+                    tail.append(block)
+                    tail_size += len(block)
+                    if tail_size > MAX_SSE_LINE:
+                        raise ProviderProtocolError(f"{self.config.name}: event line too long")
+                    continue
+                else:
+                    if tail:
+                        tail.append(block)
+                        block = b"".join(tail)
+                    lines = block.split(b"\n")
+                    rest = lines.pop()
+                    tail = [rest] if rest else []
+                    tail_size = len(rest)
+                for line in lines:
+                    if line.startswith(b"data:"):
+                        data = line[5:].strip()
+                        if pending is not None:
+                            data = pending + b"\n" + data
+                        elif data == b"[DONE]":
+                            done = True
+                            break
+                        try:
+                            event = orjson.loads(data)
+                        except orjson.JSONDecodeError:
+                            pending = data
+                            continue
+                        pending = None
+                        yield event
+                    elif pending is not None and not line.strip():
+                        raise ProviderProtocolError(
+                            f"{self.config.name}: event is not JSON",
+                            body=pending[:2000].decode("utf-8", "replace"),
+                        )
             if pending is not None:
                 raise ProviderProtocolError(
                     f"{self.config.name}: event is not JSON", body=pending[:2000].decode("utf-8", "replace")

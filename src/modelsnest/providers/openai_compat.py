@@ -49,27 +49,29 @@ def usage_from_openai(usage: Any) -> Usage | None:
     )
 
 
-def _delta_tokens(choices: list[Any]) -> int:
-    """Local token count of the generated text in one chunk's choices."""
+def _scan_choices(choices: list[Any]) -> tuple[int, bool]:
+    """(local token count of the generated text in one chunk's choices, any finish_reason?)."""
     total = 0
+    finished = False
     for choice in choices:
+        if choice.get("finish_reason"):
+            finished = True
         delta = choice.get("delta")
         if not delta:
             continue
         content = delta.get("content")
-        if content:
-            total += count_tokens(content) if isinstance(content, str) else 0
+        if content and isinstance(content, str):
+            total += count_tokens(content)
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if reasoning and isinstance(reasoning, str):
             total += count_tokens(reasoning)
         tool_calls = delta.get("tool_calls")
         if tool_calls:
             for call in tool_calls:
-                function = call.get("function") or {}
-                arguments = function.get("arguments")
+                arguments = (call.get("function") or {}).get("arguments")
                 if arguments and isinstance(arguments, str):
                     total += count_tokens(arguments)
-    return total
+    return total, finished
 
 
 def _raise_stream_error(event: Mapping[str, Any], provider: str) -> None:
@@ -136,10 +138,10 @@ class OpenAICompatProvider:
                 chunk = ChatChunk(event)
                 choices = event.get("choices")
                 if choices:
-                    chunk.completion_tokens_delta = count = _delta_tokens(choices)
+                    count, finish = _scan_choices(choices)
+                    chunk.completion_tokens_delta = count
                     delivered += count
-                    if not finished:
-                        finished = any(c.get("finish_reason") for c in choices)
+                    finished = finished or finish
                 raw_usage = event.get("usage")
                 if raw_usage is not None:
                     chunk.usage = usage_from_openai(raw_usage)

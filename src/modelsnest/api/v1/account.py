@@ -68,7 +68,9 @@ async def generation(
     """One request's cost, tokens, provider, latency and outcome — for the key's owner only."""
     entry = await reports.get_request_usage(gateway.sessions, user_id=principal.user_id, request_id=id)
     if entry is None:
-        raise NotFound(f"no generation with id '{id}' for this account", code="GENERATION_NOT_FOUND", param="id")
+        raise NotFound(
+            f"no generation with id '{id}' for this account", code="GENERATION_NOT_FOUND", param="id"
+        )
     return _json(entry_json(entry))
 
 

@@ -19,4 +19,6 @@ async def chat_completions(
     reply = await chat.complete(gateway, principal, raw, request_id, request.headers.get("idempotency-key"))
     if isinstance(reply, chat.StreamStart):
         return ChatStreamResponse(reply)
-    return Response(reply.body, status_code=reply.status, media_type="application/json", headers=reply.headers)
+    return Response(
+        reply.body, status_code=reply.status, media_type="application/json", headers=reply.headers
+    )

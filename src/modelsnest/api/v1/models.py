@@ -54,4 +54,6 @@ async def get_model(slug: str, gateway: GatewayDep) -> Response:
     model = snapshot.models.get(slug)
     if model is None or model.status == "disabled":
         raise ModelError(f"model '{slug}' does not exist", code="MODEL_NOT_FOUND", param="model")
-    return Response(dumps(model_object(model, int(snapshot.loaded_at.timestamp()))), media_type="application/json")
+    return Response(
+        dumps(model_object(model, int(snapshot.loaded_at.timestamp()))), media_type="application/json"
+    )

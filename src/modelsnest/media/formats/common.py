@@ -7,6 +7,11 @@ from fractions import Fraction
 
 from modelsnest.media.errors import AudioDecodeError
 
+MAX_AUDIO_SECONDS = 4 * 3600
+# Parsers stop reading once they have proven this much audio: the file is refused anyway,
+# and a 25 MB file of tiny frames must not cost seconds of CPU to refuse.
+SCAN_LIMIT_SECONDS = MAX_AUDIO_SECONDS + 1
+
 
 @dataclass(frozen=True, slots=True)
 class AudioInfo:

@@ -53,18 +53,17 @@ class _Fmt:
     def __init__(self, body: bytes) -> None:
         if len(body) < 16:
             raise undecodable("wav", "the fmt chunk is too short")
-        tag, self.channels, self.rate, _byte_rate, self.block_align, self.bits = struct.unpack_from(
-            "<HHIIHH", body
-        )
+        fields: tuple[int, ...] = struct.unpack_from("<HHIIHH", body)
+        tag, self.channels, self.rate, _byte_rate, self.block_align, self.bits = fields
         self.samples_per_block = 0
         if tag == _EXTENSIBLE:
             if len(body) < 40:
                 raise undecodable("wav", "the extensible fmt chunk is too short")
-            tag = struct.unpack_from("<H", body, 24)[0]  # first two bytes of the sub-format GUID
+            tag = int(struct.unpack_from("<H", body, 24)[0])  # first two bytes of the sub-format GUID
         if tag in _ADPCM:
             if len(body) < 20:
                 raise undecodable("wav", "the ADPCM fmt chunk lacks samples per block")
-            self.samples_per_block = struct.unpack_from("<H", body, 18)[0]  # after cbSize
+            self.samples_per_block = int(struct.unpack_from("<H", body, 18)[0])  # after cbSize
         elif tag not in _LINEAR:
             raise undecodable("wav", f"unsupported WAV encoding 0x{tag:04x}")
         self.tag = tag

@@ -1,10 +1,14 @@
-"""WebM/Matroska: duration of the audio track from its block timestamps.
+"""WebM/Matroska: duration of the audio track from its blocks.
 
 The Segment ``Info/Duration`` float (× ``TimecodeScale``) is optional metadata: browsers'
 MediaRecorder omits it, and a client can write any value. Every block, though, carries its
 own timestamp (Cluster timestamp + the block's relative one), so the audio lasts from its
 first block to the end of its last: the last block's ``BlockDuration``, else the track's
 ``DefaultDuration``, else (Opus) its TOC byte, else the usual gap between blocks.
+
+For Opus (what browsers record) we also add up every packet's own duration from its TOC
+byte, and bill the larger of the two, so rewritten timestamps cannot hide audio a decoder
+would still play. Other codecs (Vorbis) are measured by timestamps only.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from statistics import median
 
-from modelsnest.media.formats.common import AudioInfo, undecodable
+from modelsnest.media.formats.common import SCAN_LIMIT_SECONDS, AudioInfo, undecodable
 from modelsnest.media.formats.ebml import (
     EBMLError,
     Element,
@@ -40,7 +44,11 @@ _CLUSTER, _TIMECODE, _SIMPLE_BLOCK, _BLOCK_GROUP, _BLOCK, _BLOCK_DURATION = (
     0x9B,
 )
 _LEVEL1 = {_CLUSTER, _INFO, _TRACKS, 0x1C53BB6B, 0x1254C367, 0x1043A770, 0x1941A469, 0x114D9B74, _EBML}
-_NS = 1_000_000_000
+# Times are kept as integers in thirds of a nanosecond, which also holds Opus sample counts
+# (1 sample at 48 kHz = 62 500 units) exactly; Fractions per block would be far too slow.
+_UNITS_PER_NS = 3
+_UNITS_PER_SECOND = 3 * 1_000_000_000
+_UNITS_PER_OPUS_SAMPLE = 62_500
 
 
 def is_webm(data: bytes) -> bool:
@@ -59,8 +67,9 @@ class _AudioTrack:
 
 @dataclass
 class _Blocks:
-    starts_ns: list[Fraction] = field(default_factory=list)
-    ends_ns: list[Fraction | None] = field(default_factory=list)
+    starts: list[int] = field(default_factory=list)
+    ends: list[int | None] = field(default_factory=list)
+    opus_samples: int = 0
 
 
 @dataclass
@@ -136,6 +145,10 @@ class _Reader:
                 return end  # truncated: the blocks read so far still count
             if child.id == _TIMECODE:
                 base = read_uint(self.data, child)
+                if base * self.scale > SCAN_LIMIT_SECONDS * 1_000_000_000:
+                    self.blocks.starts.append(base * self.scale * _UNITS_PER_NS)
+                    self.blocks.ends.append(None)
+                    return len(self.data)  # already past the limit: stop reading
             elif child.id == _SIMPLE_BLOCK:
                 self.block(child, base, None)
             elif child.id == _BLOCK_GROUP:
@@ -162,37 +175,56 @@ class _Reader:
         header = block.start + length
         relative = int.from_bytes(self.data[header : header + 2], "big", signed=True)
         flags = self.data[header + 2]
-        start = Fraction((base + relative) * self.scale)
-        self.blocks.starts_ns.append(start)
+        start = (base + relative) * self.scale * _UNITS_PER_NS
+        self.blocks.starts.append(start)
         end = self._block_end(start, duration_ticks, flags, header + 3)
         if end is not None and discard_ns:
-            end = max(start, end - discard_ns)
-        self.blocks.ends_ns.append(end)
+            end = max(start, end - discard_ns * _UNITS_PER_NS)
+        self.blocks.ends.append(end)
 
-    def _block_end(self, start: Fraction, ticks: int | None, flags: int, payload: int) -> Fraction | None:
+    def _block_end(self, start: int, ticks: int | None, flags: int, payload: int) -> int | None:
         track = self.track
         assert track is not None  # block() checked
         frames = self.data[payload] + 1 if flags & 0x06 else 1
         if ticks is not None:
-            return start + ticks * self.scale
+            return start + ticks * self.scale * _UNITS_PER_NS
         if track.default_duration_ns:
-            return start + frames * track.default_duration_ns
-        if track.codec == "A_OPUS" and not flags & 0x06:
-            samples = opus_packet_samples(self.data[payload : payload + 2])
-            return start + Fraction(samples * _NS, 48000) if samples else None
+            return start + frames * track.default_duration_ns * _UNITS_PER_NS
+        if track.codec == "A_OPUS":
+            samples = self._opus_block_samples(flags, payload)
+            self.blocks.opus_samples += samples
+            return start + samples * _UNITS_PER_OPUS_SAMPLE if samples else None
         return None
 
+    def _opus_block_samples(self, flags: int, payload: int) -> int:
+        """Samples in a block's Opus packet(s); laced packets are taken to be alike."""
+        lacing = flags & 0x06
+        if not lacing:
+            return opus_packet_samples(self.data[payload : payload + 2])
+        frames, pos = self.data[payload] + 1, payload + 1
+        if lacing == 0x02:  # Xiph lacing: each of the first n-1 sizes as a run of 255s
+            for _ in range(frames - 1):
+                while self.data[pos] == 255:
+                    pos += 1
+                pos += 1
+        elif lacing == 0x06:  # EBML lacing: a size, then n-2 signed differences
+            for _ in range(frames - 1):
+                pos += read_vint(self.data, pos)[1]
+        return frames * opus_packet_samples(self.data[pos : pos + 2])
+
     def duration(self) -> Fraction:
-        starts, ends = self.blocks.starts_ns, self.blocks.ends_ns
+        starts, ends = self.blocks.starts, self.blocks.ends
         if self.track is None:
             raise undecodable("webm", "no audio track")
         if not starts:
             raise undecodable("webm", "no audio blocks")
         gaps = [b - a for a, b in zip(starts, starts[1:], strict=False) if b > a]
-        typical = Fraction(median(gaps)) if gaps else Fraction(0)
+        typical = int(median(gaps)) if gaps else 0
         end = max(s + typical if e is None else e for s, e in zip(starts, ends, strict=True))
-        span = end - min(starts) - self.track.codec_delay_ns
-        return span / _NS
+        span = end - min(starts)
+        if self.track.codec == "A_OPUS":
+            span = max(span, self.blocks.opus_samples * _UNITS_PER_OPUS_SAMPLE)
+        return Fraction(span - self.track.codec_delay_ns * _UNITS_PER_NS, _UNITS_PER_SECOND)
 
 
 def probe_webm(data: bytes) -> AudioInfo:
