@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modelsnest.auth.key_verifier import ApiKeyPrincipal
-from modelsnest.catalog.types import ModelInfo
 from modelsnest.catalog.pricing import chat_cost, require_price
+from modelsnest.catalog.types import ModelInfo
 from modelsnest.errors import ModelsnestError
 from modelsnest.gateway import idempotency
 from modelsnest.gateway.admission import Admission, abort, admit, finish, resolve_model, usage_record

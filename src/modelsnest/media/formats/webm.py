@@ -70,6 +70,7 @@ class _Blocks:
     starts: list[int] = field(default_factory=list)
     ends: list[int | None] = field(default_factory=list)
     opus_samples: int = 0
+    discarded: int = 0
 
 
 @dataclass
@@ -179,6 +180,7 @@ class _Reader:
         self.blocks.starts.append(start)
         end = self._block_end(start, duration_ticks, flags, header + 3)
         if end is not None and discard_ns:
+            self.blocks.discarded += min(end - start, discard_ns * _UNITS_PER_NS)
             end = max(start, end - discard_ns * _UNITS_PER_NS)
         self.blocks.ends.append(end)
 
@@ -223,7 +225,7 @@ class _Reader:
         end = max(s + typical if e is None else e for s, e in zip(starts, ends, strict=True))
         span = end - min(starts)
         if self.track.codec == "A_OPUS":
-            span = max(span, self.blocks.opus_samples * _UNITS_PER_OPUS_SAMPLE)
+            span = max(span, self.blocks.opus_samples * _UNITS_PER_OPUS_SAMPLE - self.blocks.discarded)
         return Fraction(span - self.track.codec_delay_ns * _UNITS_PER_NS, _UNITS_PER_SECOND)
 
 
