@@ -15,7 +15,7 @@ from pathlib import Path
 from modelsnest import billing
 from modelsnest.db.engine import SessionFactory, create_engine, create_session_factory
 from modelsnest.errors import InsufficientCredits
-from tests.billing.helpers import MakeUser, new_key
+from tests.billing.helpers import MakeUser, new_key, usage_for
 
 ATTEMPTS, FITS = 200, 50
 PRICE = 1_000_003  # an odd price: no round numbers to hide an off-by-one
@@ -112,4 +112,42 @@ async def test_two_processes_racing_for_the_same_credits_get_exactly_50_holds(
             if worker.returncode is None:
                 worker.kill()
                 await worker.communicate()
+        await engine.dispose()
+
+
+async def test_concurrent_retries_with_one_key_reserve_top_up_and_settle_once(
+    database_url: str, make_user: MakeUser
+) -> None:
+    engine = create_engine(database_url, pool_size=10)
+    try:
+        sessions = create_session_factory(engine)
+        user = await make_user(sessions)
+        top_up_key, hold_key = new_key("topup"), new_key("hold")
+
+        top_ups = await asyncio.gather(
+            *(
+                billing.top_up(sessions, user_id=user, amount_nanos=10 * PRICE, idempotency_key=top_up_key)
+                for _ in range(20)
+            )
+        )
+        holds = await asyncio.gather(
+            *(
+                billing.hold(sessions, user_id=user, amount_nanos=2 * PRICE, idempotency_key=hold_key)
+                for _ in range(20)
+            )
+        )
+        hold_id = holds[0].hold_id
+        usage = usage_for(user)
+        settles = await asyncio.gather(
+            *(billing.settle(sessions, hold_id=hold_id, cost_nanos=PRICE, usage=usage) for _ in range(20))
+        )
+
+        for results in (top_ups, holds, settles):
+            assert [r.replayed for r in results].count(False) == 1
+        assert {r.transaction_id for r in top_ups} == {top_ups[0].transaction_id}
+        assert {r.hold_id for r in holds} == {hold_id}
+        assert {(r.transaction_id, r.charged_nanos) for r in settles} == {(settles[0].transaction_id, PRICE)}
+        assert await billing.get_balance(sessions, user) == billing.Balance(user, 9 * PRICE, 0)
+        assert await billing.verify_invariants(sessions, user) == []
+    finally:
         await engine.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -111,16 +112,16 @@ async def test_a_hold_key_reused_for_another_amount_or_user_is_a_conflict(
     ],
 )
 async def test_hold_arguments_are_checked(
-    sessions: SessionFactory, user: int, changes: dict[str, object]
+    sessions: SessionFactory, user: int, changes: dict[str, Any]
 ) -> None:
-    arguments: dict[str, object] = {
+    arguments: dict[str, Any] = {
         "user_id": user,
         "amount_nanos": 1,
         "idempotency_key": new_key(),
         **changes,
     }
     with pytest.raises(InvalidRequest):
-        await billing.hold(sessions, **arguments)  # type: ignore[arg-type]
+        await billing.hold(sessions, **arguments)
 
 
 async def test_a_hold_for_an_unknown_api_key_is_not_found_and_reserves_nothing(

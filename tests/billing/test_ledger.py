@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from modelsnest import billing
@@ -64,10 +66,10 @@ async def test_reusing_a_key_for_another_amount_or_user_is_a_conflict(
 
 @pytest.mark.parametrize("amount", [0, -1, 1.5, True, "100", None])
 async def test_a_top_up_must_be_a_positive_int_of_nanos(
-    sessions: SessionFactory, user: int, amount: object
+    sessions: SessionFactory, user: int, amount: Any
 ) -> None:
     with pytest.raises(InvalidRequest):
-        await billing.top_up(sessions, user_id=user, amount_nanos=amount, idempotency_key=new_key())  # type: ignore[arg-type]
+        await billing.top_up(sessions, user_id=user, amount_nanos=amount, idempotency_key=new_key())
 
 
 async def test_a_top_up_of_an_unknown_user_is_not_found(sessions: SessionFactory) -> None:
@@ -161,9 +163,7 @@ async def test_a_replayed_adjustment_is_not_refused_even_when_credits_ran_out(
 
 
 @pytest.mark.parametrize("amount", [0, 2.0, False])
-async def test_an_adjustment_must_be_a_non_zero_int(
-    sessions: SessionFactory, user: int, amount: object
-) -> None:
+async def test_an_adjustment_must_be_a_non_zero_int(sessions: SessionFactory, user: int, amount: Any) -> None:
     with pytest.raises(InvalidRequest):
         await billing.adjust(
             sessions,
@@ -171,7 +171,7 @@ async def test_an_adjustment_must_be_a_non_zero_int(
             amount_nanos=amount,
             reason="x",
             actor="a",
-            idempotency_key=new_key(),  # type: ignore[arg-type]
+            idempotency_key=new_key(),
         )
 
 

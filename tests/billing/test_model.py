@@ -10,7 +10,7 @@ import asyncio
 import uuid
 from collections.abc import Coroutine
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import pytest
 from hypothesis import HealthCheck, event, settings
@@ -46,10 +46,12 @@ SETTINGS = settings(
 
 
 class LedgerModel(RuleBasedStateMachine):
-    def __init__(self, database_url: str) -> None:
+    database_url: ClassVar[str]  # set by the test, one subclass per database
+
+    def __init__(self) -> None:
         super().__init__()
         self.runner = asyncio.Runner()
-        self.engine = create_engine(database_url, pool_size=2)
+        self.engine = create_engine(self.database_url, pool_size=2)
         self.sessions = create_session_factory(self.engine)
         self.user = self.run(insert_user(self.sessions))
         self.token = self.run(insert_api_token(self.sessions, self.user))
@@ -236,4 +238,5 @@ class LedgerModel(RuleBasedStateMachine):
 
 
 def test_random_interleavings_keep_every_invariant(database_url: str) -> None:
-    run_state_machine_as_test(lambda: LedgerModel(database_url), settings=SETTINGS)
+    machine = type("LedgerModelOnThisDatabase", (LedgerModel,), {"database_url": database_url})
+    run_state_machine_as_test(machine, settings=SETTINGS)

@@ -3,6 +3,8 @@ transaction (billing/settlement.py)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from modelsnest import billing
@@ -20,13 +22,11 @@ from tests.billing.helpers import (
 )
 
 
-async def funded_hold(
-    sessions: SessionFactory, user: int, *, balance: int, held: int, **kwargs: object
-) -> str:
+async def funded_hold(sessions: SessionFactory, user: int, *, balance: int, held: int, **kwargs: Any) -> str:
     await billing.top_up(sessions, user_id=user, amount_nanos=balance, idempotency_key=new_key())
     result = await billing.hold(
         sessions, user_id=user, amount_nanos=held, idempotency_key=new_key(), **kwargs
-    )  # type: ignore[arg-type]
+    )
     return result.hold_id
 
 
@@ -205,10 +205,10 @@ async def test_settling_an_unknown_hold_is_not_found(sessions: SessionFactory, u
 
 
 @pytest.mark.parametrize("cost", [-1, 0.5, True, None])
-async def test_a_cost_must_be_a_non_negative_int(sessions: SessionFactory, user: int, cost: object) -> None:
+async def test_a_cost_must_be_a_non_negative_int(sessions: SessionFactory, user: int, cost: Any) -> None:
     hold_id = await funded_hold(sessions, user, balance=USD, held=USD)
     with pytest.raises(InvalidRequest):
-        await billing.settle(sessions, hold_id=hold_id, cost_nanos=cost, usage=usage_for(user))  # type: ignore[arg-type]
+        await billing.settle(sessions, hold_id=hold_id, cost_nanos=cost, usage=usage_for(user))
     assert (await hold_row(sessions, hold_id)).status == "active"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -17,14 +18,14 @@ from tests.billing.helpers import USD, daily_rows, hold_row, new_key, token_spen
 LATER = timedelta(seconds=120)  # past every hold's 60 s TTL below
 
 
-async def start(sessions: SessionFactory, user: int, amount: int, **kwargs: object) -> str:
+async def start(sessions: SessionFactory, user: int, amount: int, **kwargs: Any) -> str:
     held = await billing.hold(
         sessions,
         user_id=user,
         amount_nanos=amount,
         idempotency_key=new_key(),
         ttl_seconds=60,
-        **kwargs,  # type: ignore[arg-type]
+        **kwargs,
     )
     return held.hold_id
 

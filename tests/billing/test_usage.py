@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from modelsnest import billing
@@ -66,7 +68,7 @@ async def test_usage_of_an_unknown_user_is_not_found(sessions: SessionFactory) -
     ],
 )
 async def test_usage_fields_are_checked_the_same_on_every_database(
-    sessions: SessionFactory, user: int, changes: dict[str, object]
+    sessions: SessionFactory, user: int, changes: dict[str, Any]
 ) -> None:
     with pytest.raises(InvalidRequest):
         await billing.record_usage(sessions, usage_for(user, **changes))

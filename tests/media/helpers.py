@@ -13,7 +13,7 @@ import soundfile
 
 from modelsnest.media.formats import mp3 as mp3_format
 from modelsnest.media.formats.common import id3v2_end
-from modelsnest.media.formats.ebml import read_element
+from modelsnest.media.formats.ebml import children, read_element, read_vint
 from modelsnest.media.formats.mp4 import _boxes, _child, _children
 from modelsnest.media.formats.webm import _SEGMENT
 
@@ -143,6 +143,18 @@ def set_mdhd_duration(data: bytes, duration: int) -> bytes:
     return bytes(patched)
 
 
+def set_stts_deltas(data: bytes, delta: int) -> bytes:
+    """Rewrite every time-to-sample delta of every track (the samples stay)."""
+    moov = next(box for box in _boxes(data, 0, len(data)) if box.kind == b"moov")
+    patched = bytearray(data)
+    for trak in _children(data, moov, b"trak"):
+        stts = _child(data, trak, b"mdia", b"minf", b"stbl", b"stts")
+        assert stts is not None
+        for index in range(struct.unpack_from(">I", data, stts.start + 4)[0]):
+            struct.pack_into(">I", patched, stts.start + 8 + 8 * index + 4, delta)
+    return bytes(patched)
+
+
 # --- WebM ----------------------------------------------------------------------------------
 
 
@@ -178,6 +190,24 @@ def make_sizes_unknown(data: bytes, element_ids: set[int]) -> bytes:
     for element_id, start, payload in webm_segment_children(data):
         if element_id in element_ids:
             unknown(start, payload, (element_id.bit_length() + 7) // 8)
+    return bytes(patched)
+
+
+def zero_webm_timestamps(data: bytes) -> bytes:
+    """Set every Cluster timestamp and every block's relative timestamp to 0."""
+    patched = bytearray(data)
+    for element_id, start, _payload in webm_segment_children(data):
+        if element_id != 0x1F43B675:
+            continue
+        for child in children(data, read_element(data, start)):
+            blocks = [child] if child.id == 0xA3 else []
+            if child.id == 0xA0:
+                blocks = [c for c in children(data, child) if c.id == 0xA1]
+            if child.id == 0xE7:
+                patched[child.start : child.end] = bytes(child.end - child.start)
+            for block in blocks:
+                at = block.start + read_vint(data, block.start)[1]
+                patched[at : at + 2] = b"\0\0"
     return bytes(patched)
 
 

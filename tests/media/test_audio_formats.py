@@ -8,7 +8,7 @@ from fractions import Fraction
 import mutagen
 import pytest
 
-from modelsnest.media import AudioInfo, probe_audio
+from modelsnest.media import AudioInfo, measure_audio, probe_audio
 from tests.media import helpers
 from tests.media.helpers import encode, fixture, pcm_wav, tone
 
@@ -117,3 +117,8 @@ def test_webm_with_unknown_size_clusters_as_browsers_record() -> None:
 def test_detection_ignores_the_file_name_and_content_type() -> None:
     flac = encode(tone(1.0, 16000), 16000, "FLAC", "PCM_16")
     assert probe_audio(flac, filename="speech.mp3", content_type="audio/mpeg").format == "flac"
+
+
+async def test_measure_audio_runs_off_the_event_loop() -> None:
+    info = await measure_audio(pcm_wav(1.0, 8000), filename="a.wav")
+    assert info.duration == 1

@@ -97,12 +97,45 @@ def test_m4a_header_durations_are_not_trusted() -> None:
     assert probe_audio(helpers.set_mdhd_duration(honest, 10)).duration == probe_audio(honest).duration
 
 
+def test_m4a_aac_with_shrunken_sample_deltas_is_measured_by_its_frames() -> None:
+    honest = fixture("aac_3s.m4a")
+    lying = helpers.set_stts_deltas(honest, 1)
+    assert abs(probe_audio(lying).duration - probe_audio(honest).duration) <= Fraction(1, 10)
+
+
 def test_webm_segment_duration_is_not_trusted() -> None:
     honest = fixture("opus_3s.webm")
     for seconds in (0.01, 3600.0 * 10):
         assert (
             probe_audio(helpers.set_webm_duration(honest, seconds)).duration == probe_audio(honest).duration
         )
+
+
+def test_webm_opus_with_zeroed_timestamps_is_measured_by_its_packets() -> None:
+    honest = fixture("opus_3s_live.webm")
+    lying = helpers.zero_webm_timestamps(honest)
+    assert lying != honest
+    assert abs(probe_audio(lying).duration - probe_audio(honest).duration) <= Fraction(3, 100)
+
+
+def test_more_than_four_hours_of_mp3_frames_is_refused() -> None:
+    # MPEG-2.5 layer III, 8 kbit/s, 8 kHz, mono: 72-byte frames of 576 samples (72 ms).
+    frame = b"\xff\xe3\x18\xc0" + bytes(68)
+    frames = MAX_AUDIO_SECONDS * 8000 // 576 + 100
+    assert probe_audio(frame * 1000).duration == 72
+    with pytest.raises(AudioDecodeError, match="limit is 4 hours"):
+        probe_audio(frame * frames)
+
+
+def test_files_too_costly_to_parse_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from modelsnest.media.formats import common
+
+    flac = encode(tone(1.0, 8000), 8000, "FLAC", "PCM_16")
+    crafted = flac + b"\xff\xf8" * 100_000  # sync codes that are not frames
+    assert probe_audio(crafted).duration == 1
+    monkeypatch.setattr(common, "CPU_BUDGET_SECONDS", 0.0)
+    with pytest.raises(AudioDecodeError, match="too complex"):
+        probe_audio(crafted)
 
 
 # --- not audio at all ------------------------------------------------------------------------

@@ -24,6 +24,10 @@ usage_daily = cast(Table, UsageDaily.__table__)
 api_tokens = cast(Table, ApiToken.__table__)
 
 
+class KeyTaken(Exception):
+    """A concurrent call committed the same idempotency key first: roll back ours and replay."""
+
+
 def dialect_name(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 

@@ -1,6 +1,6 @@
 """``verify_invariants``: re-derive every number the ledger keeps and report any disagreement.
 
-Run by tests after every step, by ``modelsnest ledger verify`` and by whoever doubts a balance.
+Run by the tests after every step, and by operators whenever a balance is in doubt.
 All checks read one snapshot (REPEATABLE READ on PostgreSQL; SQLite's write lock), so the
 service may keep running while it checks."""
 

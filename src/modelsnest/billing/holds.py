@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import TextClause
 
 from modelsnest.billing import _checks, _db
-from modelsnest.billing.ledger import _balance, ensure_account
+from modelsnest.billing.ledger import ensure_account, read_balance
 from modelsnest.billing.types import HoldResult, UsageRecord
 from modelsnest.billing.usage import write_usage
 from modelsnest.db.base import utcnow
@@ -30,10 +30,6 @@ from modelsnest.money import format_usd
 
 PROVISIONAL_KEY: Final = "provisional_cost_nanos"
 MAX_TTL_SECONDS: Final = 7 * 24 * 3600
-
-
-class _KeyTaken(Exception):
-    """Another call committed a hold with this idempotency key; roll back ours and replay."""
 
 
 async def hold(
@@ -73,7 +69,7 @@ async def hold(
     try:
         async with sessions.begin() as session:
             return await _reserve(session, values)
-    except _KeyTaken:
+    except _db.KeyTaken:
         async with sessions() as session:
             replayed = await _replay(session, key, user_id, amount)
         assert replayed is not None, "the key was taken, so its hold exists"
@@ -91,7 +87,7 @@ async def _reserve(session: AsyncSession, values: dict[str, Any]) -> HoldResult:
             await ensure_account(session, user_id)
             await _gate(session, user_id, amount)
         else:
-            available = (await _balance(session, user_id)).available_nanos
+            available = (await read_balance(session, user_id)).available_nanos
             raise InsufficientCredits(
                 f"insufficient credits: this request may cost up to {format_usd(amount)} "
                 f"but {format_usd(available)} is available"
@@ -109,7 +105,7 @@ async def _reserve(session: AsyncSession, values: dict[str, Any]) -> HoldResult:
             raise NotFound(f"API key {values['api_token_id']} does not exist") from exc
         raise
     if inserted is None:
-        raise _KeyTaken
+        raise _db.KeyTaken
     return HoldResult(values["id"], user_id, amount, values["expires_at"], replayed=False)
 
 

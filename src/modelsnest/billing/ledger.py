@@ -56,10 +56,6 @@ class _Entry:
     meta: dict[str, Any] | None = None
 
 
-class _KeyTaken(Exception):
-    """A concurrent writer committed the same idempotency key first; roll back and replay."""
-
-
 async def top_up(
     sessions: SessionFactory,
     *,
@@ -144,15 +140,11 @@ async def refund(
 
 
 async def _post(sessions: SessionFactory, entry: _Entry) -> TransactionResult:
-    # Not the hot path: looking the key up first keeps replays from tripping the balance gate.
-    async with sessions.begin() as session:
-        existing = await _replay(session, entry)
-        if existing is not None:
-            return existing
     try:
         async with sessions.begin() as session:
-            return await _apply(session, entry)
-    except _KeyTaken:
+            # Not the hot path: looking the key up first keeps a replay from tripping the gate.
+            return await _replay(session, entry) or await _apply(session, entry)
+    except _db.KeyTaken:
         async with sessions.begin() as session:
             replayed = await _replay(session, entry)
         assert replayed is not None, "the key was taken, so its row exists"
@@ -193,7 +185,7 @@ async def _apply(session: AsyncSession, entry: _Entry) -> TransactionResult:
         )
     ).first()
     if row is None:
-        raise _KeyTaken
+        raise _db.KeyTaken
     return TransactionResult(row.id, entry.user_id, amount, balance, replayed=False)
 
 
@@ -209,7 +201,7 @@ async def _change(session: AsyncSession, user_id: int, amount: int, *, gate: boo
         )
     ).scalar()
     if balance is None:
-        available = (await _balance(session, user_id)).available_nanos
+        available = (await read_balance(session, user_id)).available_nanos
         raise InsufficientCredits(
             f"cannot debit {format_usd(-amount)}: only {format_usd(available)} is available"
         )
@@ -222,14 +214,12 @@ async def _take_available(session: AsyncSession, user_id: int, wanted: int) -> t
     The row is locked first (FOR UPDATE; SQLite's BEGIN IMMEDIATE already serializes) so the
     available amount read is the one the update sees."""
     c = _db.credits.c
+    await ensure_account(session, user_id)
     current = (
         await session.execute(
             select(c.balance_nanos, c.reserved_nanos).where(c.user_id == user_id).with_for_update()
         )
-    ).first()
-    if current is None:
-        await ensure_account(session, user_id)
-        return 0, 0
+    ).one()
     taken = min(wanted, current.balance_nanos - current.reserved_nanos)
     if taken == 0:
         return 0, int(current.balance_nanos)
@@ -258,7 +248,8 @@ async def _replay(session: AsyncSession, entry: _Entry) -> TransactionResult | N
     return TransactionResult(row.id, row.user_id, row.amount_nanos, row.balance_after_nanos, replayed=True)
 
 
-async def _balance(session: AsyncSession, user_id: int) -> Balance:
+async def read_balance(session: AsyncSession, user_id: int) -> Balance:
+    """The user's balance inside the caller's transaction."""
     c = _db.credits.c
     row = (
         await session.execute(select(c.balance_nanos, c.reserved_nanos).where(c.user_id == user_id))
@@ -270,7 +261,7 @@ async def _balance(session: AsyncSession, user_id: int) -> Balance:
 
 async def get_balance(sessions: SessionFactory, user_id: int) -> Balance:
     async with sessions() as session:
-        return await _balance(session, user_id)
+        return await read_balance(session, user_id)
 
 
 async def list_transactions(
@@ -279,6 +270,8 @@ async def list_transactions(
     """Newest first; pass the last id seen as ``before_id`` for the next page."""
     if not _checks.is_int(limit) or not 1 <= limit <= 500:
         raise InvalidRequest("limit must be between 1 and 500", param="limit")
+    if before_id is not None and not _checks.is_int(before_id):
+        raise InvalidRequest("before_id must be a transaction id", param="before_id")
     l = _db.ledger.c  # noqa: E741
     statement = select(_db.ledger).where(l.user_id == user_id).order_by(l.id.desc()).limit(limit)
     if before_id is not None:

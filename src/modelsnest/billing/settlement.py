@@ -20,7 +20,7 @@ from sqlalchemy.sql.dml import ReturningUpdate
 
 from modelsnest.billing import _checks, _db
 from modelsnest.billing.holds import check_owner
-from modelsnest.billing.ledger import _balance
+from modelsnest.billing.ledger import read_balance
 from modelsnest.billing.types import SettleResult, UsageRecord
 from modelsnest.billing.usage import write_usage
 from modelsnest.db.base import utcnow
@@ -143,5 +143,5 @@ async def _replay(session: AsyncSession, hold_id: str) -> SettleResult:
         raise Conflict(f"hold {hold_id} was released; it cannot be settled")
     balance_after = row.balance_after_nanos
     if balance_after is None:  # nothing was charged, so no row: report the balance as it is
-        balance_after = (await _balance(session, row.user_id)).balance_nanos
+        balance_after = (await read_balance(session, row.user_id)).balance_nanos
     return SettleResult(hold_id, row.transaction_id, row.settled_nanos or 0, balance_after, replayed=True)

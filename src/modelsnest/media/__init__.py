@@ -1,6 +1,12 @@
 """Media: measuring uploaded audio, generating simulator media, and serving our own files."""
 
-from modelsnest.media.audio import MAX_AUDIO_SECONDS, SUPPORTED_AUDIO_FORMATS, detect_format, probe_audio
+from modelsnest.media.audio import (
+    MAX_AUDIO_SECONDS,
+    SUPPORTED_AUDIO_FORMATS,
+    detect_format,
+    measure_audio,
+    probe_audio,
+)
 from modelsnest.media.errors import AudioDecodeError, UnsupportedAudioFormat, check_upload_size
 from modelsnest.media.formats.common import AudioInfo
 from modelsnest.media.generate import (
@@ -29,6 +35,7 @@ __all__ = [
     "detect_format",
     "encode_audio",
     "is_valid_file_id",
+    "measure_audio",
     "png_image",
     "probe_audio",
     "speech_duration_for_text",

@@ -7,11 +7,12 @@ itself (see ``formats``), so what a client is billed for is what a decoder would
 
 from __future__ import annotations
 
+import asyncio
 import struct
 from collections.abc import Callable
 
 from modelsnest.media.errors import AudioDecodeError, check_upload_size
-from modelsnest.media.formats.common import MAX_AUDIO_SECONDS, AudioInfo
+from modelsnest.media.formats.common import MAX_AUDIO_SECONDS, AudioInfo, cpu_budget
 from modelsnest.media.formats.flac import is_flac, probe_flac
 from modelsnest.media.formats.mp3 import looks_like_mp3, probe_mp3
 from modelsnest.media.formats.mp4 import is_mp4, probe_mp4
@@ -19,7 +20,15 @@ from modelsnest.media.formats.ogg import is_ogg, probe_ogg
 from modelsnest.media.formats.wav import is_wav, probe_wav
 from modelsnest.media.formats.webm import is_webm, probe_webm
 
-__all__ = ["MAX_AUDIO_SECONDS", "SUPPORTED_AUDIO_FORMATS", "AudioInfo", "check_upload_size", "probe_audio"]
+__all__ = [
+    "MAX_AUDIO_SECONDS",
+    "SUPPORTED_AUDIO_FORMATS",
+    "AudioInfo",
+    "check_upload_size",
+    "detect_format",
+    "measure_audio",
+    "probe_audio",
+]
 
 SUPPORTED_AUDIO_FORMATS = ("wav", "mp3", "m4a", "ogg", "flac", "webm")
 
@@ -43,12 +52,17 @@ def detect_format(data: bytes) -> str | None:
 def _safe_sniff(sniff: Callable[[bytes], bool], data: bytes) -> bool:
     try:
         return sniff(data)
-    except AudioDecodeError:
+    except (AudioDecodeError, LookupError, ValueError):
         return False
 
 
 def probe_audio(data: bytes, filename: str | None = None, content_type: str | None = None) -> AudioInfo:
     """Identify and measure an uploaded audio file; raise ``AudioDecodeError`` if we cannot."""
+    with cpu_budget():
+        return _probe(data, filename, content_type)
+
+
+def _probe(data: bytes, filename: str | None, content_type: str | None) -> AudioInfo:
     label = (filename or content_type or "file")[:100]
     if not data:
         raise AudioDecodeError(f"The uploaded {label!s} is empty.")
@@ -61,9 +75,18 @@ def probe_audio(data: bytes, filename: str | None = None, content_type: str | No
     name, _, probe = entry
     try:
         info = probe(data)
-    except (struct.error, IndexError, ValueError, OverflowError, ZeroDivisionError) as exc:
+    except (struct.error, LookupError, ValueError, ArithmeticError, RecursionError) as exc:
         raise AudioDecodeError(f"The uploaded {name} file could not be decoded: it is malformed.") from exc
     return _sane(info)
+
+
+async def measure_audio(
+    data: bytes, filename: str | None = None, content_type: str | None = None
+) -> AudioInfo:
+    """``probe_audio`` in a worker thread: parsing is CPU-bound (milliseconds for ordinary
+    uploads, up to a few seconds for a crafted 25 MB file of tiny frames), so keep it off the
+    event loop."""
+    return await asyncio.to_thread(probe_audio, data, filename, content_type)
 
 
 def _sane(info: AudioInfo) -> AudioInfo:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from modelsnest.media.formats.common import tick
+
 
 class EBMLError(ValueError):
     pass
@@ -46,6 +48,7 @@ def read_vint(data: bytes, pos: int, *, max_length: int = 8) -> tuple[int, int, 
 
 
 def read_element(data: bytes, pos: int) -> Element:
+    tick()  # every loop over elements reads them through here
     _, id_length, _ = read_vint(data, pos, max_length=4)
     element_id = int.from_bytes(data[pos : pos + id_length], "big")
     size, size_length, unknown = read_vint(data, pos + id_length)

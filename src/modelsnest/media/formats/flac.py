@@ -14,7 +14,7 @@ import struct
 from dataclasses import dataclass
 from fractions import Fraction
 
-from modelsnest.media.formats.common import AudioInfo, id3v2_end, undecodable
+from modelsnest.media.formats.common import SCAN_LIMIT_SECONDS, AudioInfo, id3v2_end, tick, undecodable
 
 _SYNC = re.compile(rb"\xff[\xf8\xf9]")
 _RATE_CODES = {1: 88200, 2: 176400, 3: 192000, 4: 8000, 5: 16000, 6: 22050, 7: 24000}
@@ -67,6 +67,7 @@ def _metadata(data: bytes) -> tuple[StreamInfo, int]:
     pos = id3v2_end(data) + 4
     info: StreamInfo | None = None
     while True:
+        tick()
         if pos + 4 > len(data):
             raise undecodable("flac", "truncated metadata")
         header = data[pos]
@@ -138,6 +139,7 @@ def probe_flac(data: bytes) -> AudioInfo:
     fixed_block = 0
     found = False
     for match in _SYNC.finditer(data, audio_start):
+        tick()
         frame = parse_frame_header(data, match.start(), info)
         if frame is None or frame.number != expected_number:
             continue
@@ -149,6 +151,8 @@ def probe_flac(data: bytes) -> AudioInfo:
             end_sample = frame.number * fixed_block + frame.block_size
             expected_number = frame.number + 1
         found = True
+        if end_sample > SCAN_LIMIT_SECONDS * info.sample_rate:
+            break
     if not found:
         raise undecodable("flac", "no audio frames")
     return AudioInfo("flac", Fraction(end_sample, info.sample_rate), info.sample_rate, info.channels)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from modelsnest.media.formats.common import AudioInfo, id3v2_end, undecodable
+from modelsnest.media.formats.common import SCAN_LIMIT_SECONDS, AudioInfo, id3v2_end, tick, undecodable
 
 _BITRATES = {  # kbit/s for bitrate index 1..14, by (MPEG-1?, layer)
     (True, 1): (32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448),
@@ -82,14 +82,13 @@ def looks_like_mp3(data: bytes) -> bool:
 
 
 def _skip_zeros(data: bytes, pos: int) -> int:
-    while pos < len(data) and data[pos] == 0:
-        pos += 1
-    return pos
+    return len(data) - len(data[pos:].lstrip(b"\0"))
 
 
 def _resync(data: bytes, pos: int, stream: Frame) -> int | None:
     limit = min(len(data), pos + _MAX_RESYNC)
     while True:
+        tick()
         pos = data.find(b"\xff", pos, limit)
         if pos < 0:
             return None
@@ -132,7 +131,9 @@ def probe_mp3(data: bytes) -> AudioInfo:
     if trim is not None:
         pos += first.length
     samples, frames, end = 0, 0, len(data)
-    while pos < end:
+    limit = SCAN_LIMIT_SECONDS * first.sample_rate
+    while pos < end and samples <= limit:
+        tick()
         frame = parse_header(data, pos)
         if frame is None or not frame.same_stream(first):
             if any(data.startswith(t, pos) for t in _TRAILING_TAGS):

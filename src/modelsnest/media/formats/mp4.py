@@ -3,6 +3,10 @@
 The ``mvhd``/``mdhd`` duration fields are single numbers a client can edit; the decoder
 instead plays the samples listed in ``stts`` (sample count × delta), plus, in a fragmented
 file, each fragment's ``trun``. We sum those and cross-check ``stts`` against ``stsz``.
+For AAC (``mp4a``) every sample is a 1024-sample frame whatever ``stts`` says, so the
+sample count also gives a floor (less two frames for priming and padding) that rewritten
+deltas cannot go under.
+
 An edit list may trim the encoder's priming samples at the start; we honour that trim up to
 ``MAX_PRIMING_SAMPLES`` (AAC uses 1024–2112), so an edited header cannot hide real audio.
 """
@@ -14,9 +18,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
-from modelsnest.media.formats.common import AudioInfo, undecodable
+from modelsnest.media.formats.common import AudioInfo, tick, undecodable
 
 MAX_PRIMING_SAMPLES = 4096
+AAC_FRAME_SAMPLES = 1024
 
 
 def is_mp4(data: bytes) -> bool:
@@ -38,6 +43,7 @@ class Box:
 def _boxes(data: bytes, start: int, end: int) -> Iterator[Box]:
     pos = start
     while pos + 8 <= end:
+        tick()
         size, kind = struct.unpack_from(">I4s", data, pos)
         header = 8
         if size == 1:
@@ -71,7 +77,9 @@ class _Track:
     timescale: int
     sample_rate: int
     channels: int
+    codec: bytes
     ticks: int
+    samples: int
 
 
 def _audio_track(data: bytes, trak: Box) -> _Track | None:
@@ -83,17 +91,19 @@ def _audio_track(data: bytes, trak: Box) -> _Track | None:
         raise undecodable("m4a", "incomplete audio track")
     timescale = mdhd.u32(data, 20 if data[mdhd.start] == 1 else 12)
     track_id = tkhd.u32(data, 20 if data[tkhd.start] == 1 else 12)
-    channels, rate = 0, 0
+    channels, rate, codec = 0, 0, b""
     stsd = _child(data, stbl, b"stsd")
     if stsd is not None and stsd.start + 8 + 36 <= stsd.end:
         entry = stsd.start + 8
+        codec = data[entry + 4 : entry + 8]
         channels = int.from_bytes(data[entry + 24 : entry + 26], "big")
         rate = int.from_bytes(data[entry + 32 : entry + 36], "big") >> 16
     if stsd is not None:
         channels = _esds_channels(data, stsd) or channels
     rate = rate or timescale
-    ticks = _sample_table_ticks(data, stbl) - _priming_ticks(data, trak, timescale, rate)
-    return _Track(track_id, timescale, rate, channels, ticks)
+    ticks, samples = _sample_table(data, stbl)
+    ticks -= _priming_ticks(data, trak, timescale, rate)
+    return _Track(track_id, timescale, rate, channels, codec, ticks, samples)
 
 
 def _priming_ticks(data: bytes, trak: Box, timescale: int, rate: int) -> int:
@@ -153,10 +163,11 @@ def _esds_channels(data: bytes, stsd: Box) -> int:
     return (data[start + 1] >> 3) & 0x0F
 
 
-def _sample_table_ticks(data: bytes, stbl: Box) -> int:
+def _sample_table(data: bytes, stbl: Box) -> tuple[int, int]:
+    """(total ticks, sample count) of the time-to-sample table."""
     stts = _child(data, stbl, b"stts")
     if stts is None:
-        return 0
+        return 0, 0
     count = stts.u32(data, 4)
     if stts.start + 8 + 8 * count > stts.end:
         raise undecodable("m4a", "truncated time-to-sample table")
@@ -167,7 +178,7 @@ def _sample_table_ticks(data: bytes, stbl: Box) -> int:
     stsz = _child(data, stbl, b"stsz")
     if stsz is not None and stsz.u32(data, 8) not in (0, samples):
         raise undecodable("m4a", "the sample tables disagree on the number of samples")
-    return ticks
+    return ticks, samples
 
 
 def _trex_default(data: bytes, moov: Box, track_id: int) -> int:
@@ -178,26 +189,31 @@ def _trex_default(data: bytes, moov: Box, track_id: int) -> int:
     return 0
 
 
-def _fragment_ticks(data: bytes, traf: Box, default: int) -> int:
+def _fragment(data: bytes, traf: Box, default: int) -> tuple[int, int]:
+    """(total ticks, sample count) of one track fragment's runs."""
     tfhd = _child(data, traf, b"tfhd")
     if tfhd is None:
-        return 0
+        return 0, 0
     flags = tfhd.u32(data, 0) & 0xFFFFFF
     offset = 8 + (8 if flags & 0x01 else 0) + (4 if flags & 0x02 else 0)
     if flags & 0x08:
         default = tfhd.u32(data, offset)
-    ticks = 0
+    ticks = samples = 0
     for trun in _children(data, traf, b"trun"):
         tflags, count = trun.u32(data, 0) & 0xFFFFFF, trun.u32(data, 4)
+        samples += count
         pos = 8 + (4 if tflags & 0x01 else 0) + (4 if tflags & 0x04 else 0)
         if not tflags & 0x100:
             ticks += count * default
             continue
         stride = 4 * bin(tflags & 0xF00).count("1")
-        if trun.start + pos + stride * count > trun.end:
+        first = trun.start + pos
+        if first + stride * count > trun.end:
             raise undecodable("m4a", "truncated fragment run")
-        ticks += sum(trun.u32(data, pos + i * stride) for i in range(count))
-    return ticks
+        # The duration is the first field of every per-sample record.
+        record = struct.Struct(f">I{stride - 4}x")
+        ticks += sum(value for (value,) in record.iter_unpack(data[first : first + stride * count]))
+    return ticks, samples
 
 
 def probe_mp4(data: bytes) -> AudioInfo:
@@ -217,6 +233,11 @@ def probe_mp4(data: bytes) -> AudioInfo:
         for traf in _children(data, moof, b"traf"):
             tfhd = _child(data, traf, b"tfhd")
             if tfhd is not None and tfhd.u32(data, 4) == track.track_id:
-                track.ticks += _fragment_ticks(data, traf, default)
+                ticks, samples = _fragment(data, traf, default)
+                track.ticks += ticks
+                track.samples += samples
     duration = Fraction(track.ticks, track.timescale)
+    if track.codec == b"mp4a" and track.sample_rate > 0:
+        floor = Fraction(max(track.samples - 2, 0) * AAC_FRAME_SAMPLES, track.sample_rate)
+        duration = max(duration, floor)
     return AudioInfo("m4a", duration, track.sample_rate, track.channels or None)

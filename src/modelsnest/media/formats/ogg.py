@@ -1,4 +1,4 @@
-"""Ogg (Vorbis, Opus; FLAC-in-Ogg and Speex too): duration from the pages' granule positions.
+"""Ogg (Vorbis, Opus): duration from the pages' granule positions.
 
 We walk every page (27-byte header + lacing table), follow the first logical stream, and take
 its highest granule position rather than just the last page's. For Opus we also add up each
@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from modelsnest.media.formats.common import AudioInfo, undecodable
+from modelsnest.media.formats.common import SCAN_LIMIT_SECONDS, AudioInfo, tick, undecodable
 
 _PAGE = struct.Struct("<4sBBqIIIB")
 _OPUS_RATE = 48000
@@ -35,6 +35,7 @@ class _Page:
 def _pages(data: bytes) -> Iterator[_Page]:
     pos = 0
     while pos + _PAGE.size <= len(data):
+        tick()
         magic, version, flags, granule, serial, _seq, _crc, nsegs = _PAGE.unpack_from(data, pos)
         if magic != b"OggS" or version != 0:
             raise undecodable("ogg", f"bad page at byte {pos}")
@@ -87,13 +88,7 @@ def _codec(full: bytes) -> _Codec:
         return _Codec("opus", _OPUS_RATE, channels, pre_skip)
     if full.startswith(b"\x01vorbis") and len(full) >= 16:
         return _Codec("vorbis", struct.unpack_from("<I", full, 12)[0], full[11])
-    if full.startswith(b"\x7fFLAC") and len(full) >= 30:
-        packed = int.from_bytes(full[27:30], "big")
-        return _Codec("flac", packed >> 4, ((packed >> 1) & 7) + 1)
-    if full.startswith(b"Speex   ") and len(full) >= 52:
-        rate, _mode, _bits, channels = struct.unpack_from("<IIII", full, 36)
-        return _Codec("speex", rate, channels)
-    raise undecodable("ogg", "unsupported codec in the Ogg stream")
+    raise undecodable("ogg", "unsupported codec in the Ogg stream (Vorbis and Opus are supported)")
 
 
 def probe_ogg(data: bytes) -> AudioInfo:
@@ -113,6 +108,8 @@ def probe_ogg(data: bytes) -> AudioInfo:
             packets += 1
             if codec.name == "opus" and packets > 2:  # skip OpusHead and OpusTags
                 opus_samples += opus_packet_samples(start)
+        if max(max_granule, opus_samples) > SCAN_LIMIT_SECONDS * codec.rate:
+            break
     samples = max_granule - codec.pre_skip
     if codec.name == "opus":
         from_packets = opus_samples - codec.pre_skip

@@ -13,7 +13,7 @@ from __future__ import annotations
 import struct
 from fractions import Fraction
 
-from modelsnest.media.formats.common import AudioInfo, undecodable
+from modelsnest.media.formats.common import AudioInfo, tick, undecodable
 
 _PCM, _ADPCM_MS, _FLOAT, _ALAW, _MULAW, _ADPCM_IMA, _EXTENSIBLE = 1, 2, 3, 6, 7, 0x11, 0xFFFE
 _LINEAR = {_PCM, _FLOAT, _ALAW, _MULAW}
@@ -38,6 +38,7 @@ def _tail_is_chunks(data: bytes, pos: int) -> tuple[bool, int]:
     extra = 0
     end = len(data)
     while pos < end:
+        tick()
         if end - pos < 8:
             return all(b == 0 for b in data[pos:]), extra  # trailing zero padding is harmless
         cid, size = data[pos : pos + 4], struct.unpack_from("<I", data, pos + 4)[0]
@@ -97,6 +98,7 @@ def probe_wav(data: bytes) -> AudioInfo:
     fmt: _Fmt | None = None
     fact: int | None = None
     while pos + 8 <= end:
+        tick()
         cid, size = data[pos : pos + 4], struct.unpack_from("<I", data, pos + 4)[0]
         body_start = pos + 8
         if cid == b"fmt ":

@@ -146,7 +146,11 @@ class _Reader:
                 return end  # truncated: the blocks read so far still count
             if child.id == _TIMECODE:
                 base = read_uint(self.data, child)
-                if base * self.scale > SCAN_LIMIT_SECONDS * 1_000_000_000:
+                opus_seconds = self.blocks.opus_samples // 48000
+                if (
+                    base * self.scale > SCAN_LIMIT_SECONDS * 1_000_000_000
+                    or opus_seconds > SCAN_LIMIT_SECONDS
+                ):
                     self.blocks.starts.append(base * self.scale * _UNITS_PER_NS)
                     self.blocks.ends.append(None)
                     return len(self.data)  # already past the limit: stop reading
@@ -178,13 +182,17 @@ class _Reader:
         flags = self.data[header + 2]
         start = (base + relative) * self.scale * _UNITS_PER_NS
         self.blocks.starts.append(start)
-        end = self._block_end(start, duration_ticks, flags, header + 3)
+        opus_samples = 0
+        if self.track.codec == "A_OPUS":
+            opus_samples = self._opus_block_samples(flags, header + 3)
+            self.blocks.opus_samples += opus_samples
+        end = self._block_end(start, duration_ticks, flags, header + 3, opus_samples)
         if end is not None and discard_ns:
             self.blocks.discarded += min(end - start, discard_ns * _UNITS_PER_NS)
             end = max(start, end - discard_ns * _UNITS_PER_NS)
         self.blocks.ends.append(end)
 
-    def _block_end(self, start: int, ticks: int | None, flags: int, payload: int) -> int | None:
+    def _block_end(self, start: int, ticks: int | None, flags: int, payload: int, opus: int) -> int | None:
         track = self.track
         assert track is not None  # block() checked
         frames = self.data[payload] + 1 if flags & 0x06 else 1
@@ -192,11 +200,7 @@ class _Reader:
             return start + ticks * self.scale * _UNITS_PER_NS
         if track.default_duration_ns:
             return start + frames * track.default_duration_ns * _UNITS_PER_NS
-        if track.codec == "A_OPUS":
-            samples = self._opus_block_samples(flags, payload)
-            self.blocks.opus_samples += samples
-            return start + samples * _UNITS_PER_OPUS_SAMPLE if samples else None
-        return None
+        return start + opus * _UNITS_PER_OPUS_SAMPLE if opus else None
 
     def _opus_block_samples(self, flags: int, payload: int) -> int:
         """Samples in a block's Opus packet(s); laced packets are taken to be alike."""
