@@ -10,6 +10,15 @@ import pytest
 from modelsnest.runtime import Runtime
 from modelsnest.settings import Settings
 from tests import services
+from tests.fakes.fixtures import (  # noqa: F401  (fixtures for every test package)
+    _anthropic_upstream_server,
+    _openai_upstream_server,
+    anthropic_upstream,
+    anthropic_upstream_in_loop,
+    fake_upstream_process,
+    openai_upstream,
+    openai_upstream_in_loop,
+)
 
 # Tests never read a developer's .env or provider keys from the environment.
 for _name in ("NOVITA_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "ELEVENLABS_API_KEY"):

@@ -10,12 +10,6 @@ from modelsnest.catalog.seed import seed_catalog
 from modelsnest.crypto import SecretBox
 from modelsnest.db.engine import create_engine, create_session_factory
 from tests import services
-from tests.fakes.fixtures import (  # noqa: F401  (fixtures)
-    _anthropic_upstream_server,
-    _openai_upstream_server,
-    anthropic_upstream,
-    openai_upstream,
-)
 from tests.live import SECRET_KEY, Platform, ServerProcess, start_server
 
 

@@ -4,8 +4,10 @@ modality: model resolution, key permissions, pricing, limits and the credit hold
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from modelsnest import billing
 from modelsnest.auth.key_verifier import ApiKeyPrincipal
@@ -13,14 +15,17 @@ from modelsnest.catalog.types import ModelInfo, PriceInfo
 from modelsnest.errors import (
     InvalidRequest,
     ModelError,
+    ModelsnestError,
     PermissionDenied,
     RateLimited,
     UsageTransactionFailed,
 )
+from modelsnest.gateway.fallback import Served, first_success
 from modelsnest.gateway.limits import LimitState
 from modelsnest.gateway.service import Gateway
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Which catalog endpoints each API path serves.
 ENDPOINT_NAMES = {
@@ -144,6 +149,33 @@ async def finish(
         await gateway.limits.concurrency.leave(admission.principal.user_id)
     await gateway.limits.add_tokens(admission.principal.key_id, admission.principal.tpm_limit, tokens)
     return result
+
+
+def failure_record(admission: Admission, endpoint: str, exc: BaseException, started: float) -> billing.UsageRecord:
+    """The usage row of a request that failed after admission (it costs nothing)."""
+    status = exc.status if isinstance(exc, ModelsnestError) else 500
+    code = exc.code if isinstance(exc, ModelsnestError) else "INTERNAL_ERROR"
+    message = exc.message if isinstance(exc, ModelsnestError) else type(exc).__name__
+    return usage_record(
+        admission,
+        endpoint,
+        latency_ms=int((time.perf_counter() - started) * 1000),
+        status="error",
+        http_status=status,
+        error_code=code,
+        error_message=message[:500],
+    )
+
+
+async def call_routes(
+    gateway: Gateway, admission: Admission, endpoint: str, started: float, call: Callable[[Any], Awaitable[T]]
+) -> tuple[T, Served]:
+    """The upstream call with fallback; any failure releases the whole hold before it propagates."""
+    try:
+        return await first_success(admission.model.routes, gateway.breaker, gateway.rng, call)
+    except BaseException as exc:
+        await abort(gateway, admission, failure_record(admission, endpoint, exc, started))
+        raise
 
 
 async def abort(gateway: Gateway, admission: Admission, usage: billing.UsageRecord) -> None:

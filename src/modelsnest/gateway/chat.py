@@ -15,11 +15,10 @@ from typing import Any
 from modelsnest.auth.key_verifier import ApiKeyPrincipal
 from modelsnest.catalog.pricing import chat_cost, require_price
 from modelsnest.catalog.types import ModelInfo
-from modelsnest.errors import ModelsnestError
 from modelsnest.gateway import idempotency
-from modelsnest.gateway.admission import Admission, abort, admit, finish, resolve_model, usage_record
+from modelsnest.gateway.admission import Admission, admit, call_routes, finish, resolve_model, usage_record
 from modelsnest.gateway.chat_request import ChatRequest, parse_chat_request
-from modelsnest.gateway.fallback import Served, first_success
+from modelsnest.gateway.fallback import Served
 from modelsnest.gateway.json import dumps, money
 from modelsnest.gateway.receipts import chat_billing
 from modelsnest.gateway.service import Gateway
@@ -121,22 +120,15 @@ async def _complete(
 ) -> ChatReply | StreamStart:
     started = time.perf_counter()
     request, model, admission, prompt_estimate = await _prepare(gateway, principal, raw, request_id)
-    try:
-        if request.stream:
-            return await _open_stream(gateway, admission, request, prompt_estimate, started)
+    if request.stream:
+        return await _open_stream(gateway, admission, request, prompt_estimate, started)
 
-        async def call(route: Any) -> ChatResult:
-            adapter = gateway.pool.get(route.provider)
-            result: ChatResult = await adapter.chat(request.body, route.upstream_model)
-            return result
+    async def call(route: Any) -> ChatResult:
+        adapter = gateway.pool.get(route.provider)
+        result: ChatResult = await adapter.chat(request.body, route.upstream_model)
+        return result
 
-        result, served = await first_success(model.routes, gateway.breaker, gateway.rng, call)
-    except ModelsnestError as exc:
-        await abort(gateway, admission, _failure(admission, exc, started))
-        raise
-    except BaseException as exc:
-        await abort(gateway, admission, _failure(admission, exc, started))
-        raise
+    result, served = await call_routes(gateway, admission, ENDPOINT, started, call)
 
     usage = result.usage
     cost = chat_cost(admission.price, usage.prompt_tokens, usage.completion_tokens)
@@ -174,21 +166,6 @@ async def _complete(
     return ChatReply(200, dumps(body), response_headers(admission, served))
 
 
-def _failure(admission: Admission, exc: BaseException, started: float) -> Any:
-    status = exc.status if isinstance(exc, ModelsnestError) else 500
-    code = exc.code if isinstance(exc, ModelsnestError) else "INTERNAL_ERROR"
-    message = exc.message if isinstance(exc, ModelsnestError) else type(exc).__name__
-    return usage_record(
-        admission,
-        ENDPOINT,
-        latency_ms=int((time.perf_counter() - started) * 1000),
-        status="error",
-        http_status=status,
-        error_code=code,
-        error_message=message[:500],
-    )
-
-
 async def _open_stream(
     gateway: Gateway, admission: Admission, request: ChatRequest, prompt_estimate: int, started: float
 ) -> StreamStart:
@@ -204,7 +181,7 @@ async def _open_stream(
             raise
         return stream, first
 
-    (stream, first), served = await first_success(admission.model.routes, gateway.breaker, gateway.rng, call)
+    (stream, first), served = await call_routes(gateway, admission, ENDPOINT, started, call)
     return StreamStart(
         gateway=gateway,
         admission=admission,
