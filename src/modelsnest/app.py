@@ -10,11 +10,12 @@ from fastapi import FastAPI
 from fastapi.responses import ORJSONResponse
 
 from modelsnest import __version__
-from modelsnest.api import health
+from modelsnest.api import files, health
 from modelsnest.api import v1 as api_v1
 from modelsnest.api.errors import install_error_handlers
 from modelsnest.db.migrate import check_schema_current
 from modelsnest.gateway.service import Gateway
+from modelsnest.gateway.video import run_video_poller
 from modelsnest.observability.logging import configure_logging
 from modelsnest.observability.middleware import RequestIdMiddleware
 from modelsnest.runtime import Runtime
@@ -40,7 +41,7 @@ def create_app(
         settings.resolved_secret_key()
         app.state.runtime = runtime
         gateway = Gateway.create(settings, runtime.sessions)
-        gateway.start()
+        gateway.start(run_video_poller(gateway))
         app.state.gateway = gateway
         closers = []
         for hook in hooks:
@@ -68,5 +69,6 @@ def create_app(
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(api_v1.router)
+    app.include_router(files.router)
     app.add_middleware(RequestIdMiddleware)
     return app

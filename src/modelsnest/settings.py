@@ -32,7 +32,9 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     secret_key: str | None = None
     simulator: bool | None = None
-    base_url: str = "http://127.0.0.1:8000"
+    # Public URL of this deployment, used in links we hand out (stored files); unset = the
+    # address the request came to.
+    public_url: str | None = None
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
     db_pool_size: int = 20
@@ -47,6 +49,9 @@ class Settings(BaseSettings):
     # After a client disconnects mid-stream, how long we keep reading the upstream for its usage.
     stream_drain_seconds: float = 5.0
     idempotency_ttl_seconds: int = 24 * 3600
+    video_timeout_seconds: int = 1800
+    video_poll_seconds: float = 2.0
+    media_ttl_seconds: int = 24 * 3600
     circuit_failure_threshold: int = 5
     circuit_cooldown_seconds: float = 30.0
 

@@ -5,6 +5,11 @@ models. Prices are exact decimal USD strings per price unit (``"0.00015"``), nev
 Loading checks everything a seed needs to be consistent (unique slugs, known categories,
 endpoint/unit pairs, 2–4 feature bullets per context, token limits for chat models …) and
 raises ``SpecError`` naming the model and the field.
+
+``upstream_ids`` maps a provider kind to the model's id there. Besides the kinds we have
+adapters for (``novita``, ``openai``, ``anthropic``, ``elevenlabs``) it records the id on the
+vendor's own API (``deepseek``, ``google``, ``mistral``, ``xai`` …) for operators and future
+adapters; seeding only routes kinds listed in ``types.PROVIDER_KINDS``.
 """
 
 from __future__ import annotations

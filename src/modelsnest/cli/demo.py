@@ -31,7 +31,7 @@ def demo(
     base_url: Annotated[
         str | None,
         typer.Option(
-            help="Where the server is reached (default: MODELSNEST_BASE_URL, http://127.0.0.1:8000)."
+            help="Where the server is reached (default: MODELSNEST_PUBLIC_URL, else http://127.0.0.1:8000)."
         ),
     ] = None,
 ) -> None:
@@ -51,7 +51,7 @@ def demo(
         )
         _, token = await create_key(rt.sessions, user_id=user.id, name="demo")
         balance = await get_balance(rt.sessions, user.id)
-        return user, token, balance.balance_nanos, rt.settings.base_url
+        return user, token, balance.balance_nanos, rt.settings.public_url or "http://127.0.0.1:8000"
 
     user, token, balance, configured_url = run(work)
     api_base = (base_url or configured_url).rstrip("/") + "/api/v1"

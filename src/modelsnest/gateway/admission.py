@@ -49,7 +49,14 @@ class Admission:
     limit_state: LimitState
     hold_id: str | None = None
     hold_nanos: int = 0
+    slot_held: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+
+    async def free_slot(self, gateway: Gateway) -> None:
+        """Give back the user's concurrency slot (once)."""
+        if self.slot_held:
+            self.slot_held = False
+            await gateway.limits.concurrency.leave(self.principal.user_id)
 
 
 async def resolve_model(gateway: Gateway, principal: ApiKeyPrincipal, slug: str, endpoint: str) -> ModelInfo:
@@ -85,6 +92,7 @@ async def admit(
     request_id: str,
     hold_nanos: int,
     endpoint: str,
+    hold_ttl_seconds: int | None = None,
 ) -> Admission:
     """Limits, spend limit, concurrency slot, then the hold. Raises 402/429 and frees what it took."""
     limit_state = await gateway.limits.check_request(
@@ -104,7 +112,7 @@ async def admit(
             idempotency_key=f"hold:{request_id}",
             api_token_id=principal.key_id,
             request_id=request_id,
-            ttl_seconds=gateway.settings.hold_ttl_seconds,
+            ttl_seconds=hold_ttl_seconds or gateway.settings.hold_ttl_seconds,
             meta={"model": model.slug, "endpoint": endpoint},
         )
     except BaseException:
@@ -146,12 +154,14 @@ async def finish(
         log.error("settlement of %s failed: %r", admission.request_id, exc)
         raise UsageTransactionFailed("the usage could not be recorded; you have not been charged") from exc
     finally:
-        await gateway.limits.concurrency.leave(admission.principal.user_id)
+        await admission.free_slot(gateway)
     await gateway.limits.add_tokens(admission.principal.key_id, admission.principal.tpm_limit, tokens)
     return result
 
 
-def failure_record(admission: Admission, endpoint: str, exc: BaseException, started: float) -> billing.UsageRecord:
+def failure_record(
+    admission: Admission, endpoint: str, exc: BaseException, started: float
+) -> billing.UsageRecord:
     """The usage row of a request that failed after admission (it costs nothing)."""
     status = exc.status if isinstance(exc, ModelsnestError) else 500
     code = exc.code if isinstance(exc, ModelsnestError) else "INTERNAL_ERROR"
@@ -184,4 +194,4 @@ async def abort(gateway: Gateway, admission: Admission, usage: billing.UsageReco
         if admission.hold_id is not None:
             await billing.release(gateway.sessions, hold_id=admission.hold_id, usage=usage)
     finally:
-        await gateway.limits.concurrency.leave(admission.principal.user_id)
+        await admission.free_slot(gateway)

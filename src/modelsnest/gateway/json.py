@@ -3,6 +3,8 @@ their exact decimal text (``orjson.Fragment``), never through a float."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import orjson
@@ -12,6 +14,16 @@ from modelsnest.money import usd_str
 
 def money(nanos: int) -> orjson.Fragment:
     return orjson.Fragment(usd_str(nanos).encode())
+
+
+def decimal_text(value: Fraction | int, places: int = 3) -> str:
+    value = Fraction(value)
+    return format(round(Decimal(value.numerator) / Decimal(value.denominator), places), "f")
+
+
+def number(value: Fraction | int, places: int = 3) -> orjson.Fragment:
+    """A non-money quantity (seconds, …) as a JSON number with at most ``places`` decimals."""
+    return orjson.Fragment(decimal_text(value, places).encode())
 
 
 def dumps(value: Any) -> bytes:

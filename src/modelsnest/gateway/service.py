@@ -16,12 +16,16 @@ from modelsnest.catalog.cache import CatalogCache
 from modelsnest.catalog.providers import record_provider_health
 from modelsnest.crypto import SecretBox
 from modelsnest.db.engine import SessionFactory
+from modelsnest.gateway import idempotency
 from modelsnest.gateway.limits import RateLimits
 from modelsnest.gateway.pool import ProviderPool
 from modelsnest.gateway.routing import CircuitBreaker, HealthEvent
+from modelsnest.media import MediaStore
 from modelsnest.settings import Settings
 
 log = logging.getLogger(__name__)
+
+MAINTENANCE_SECONDS = 300.0
 
 
 @dataclass
@@ -33,6 +37,7 @@ class Gateway:
     limits: RateLimits
     breaker: CircuitBreaker
     pool: ProviderPool
+    media: MediaStore
     redis: Any | None = None
     rng: random.Random = field(default_factory=random.Random)
     _health_events: asyncio.Queue[HealthEvent] = field(default_factory=asyncio.Queue)
@@ -58,14 +63,32 @@ class Gateway:
                 cooldown_seconds=settings.circuit_cooldown_seconds,
             ),
             pool=ProviderPool(),
+            media=MediaStore(
+                sessions, settings.var_dir / "media", "", ttl_seconds=settings.media_ttl_seconds
+            ),
             redis=redis,
         )
         gateway.breaker.on_event = gateway._health_events.put_nowait
         return gateway
 
-    def start(self) -> None:
+    def start(self, *loops: Any) -> None:
+        """Start the background loops: health persistence, the hold sweeper, maintenance, and
+        any given coroutines (the video poller)."""
         self._tasks.append(asyncio.create_task(self._persist_health(), name="provider-health"))
         self._tasks.append(asyncio.create_task(run_sweeper(self.sessions), name="hold-sweeper"))
+        self._tasks.append(asyncio.create_task(self._maintain(), name="maintenance"))
+        for loop in loops:
+            self._tasks.append(asyncio.create_task(loop))
+
+    async def _maintain(self) -> None:
+        """Expired stored files and idempotency records go away on their own."""
+        while True:
+            await asyncio.sleep(MAINTENANCE_SECONDS)
+            try:
+                await self.media.purge_expired()
+                await idempotency.purge_expired(self.sessions)
+            except Exception:
+                log.warning("maintenance round failed", exc_info=True)
 
     def spawn(self, coro: Any) -> None:
         """Run work after the response (e.g. draining a stream) without losing the task."""
