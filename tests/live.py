@@ -84,6 +84,7 @@ def start_server(
             "MODELSNEST_STREAM_DRAIN_SECONDS": "2",
             "MODELSNEST_CIRCUIT_FAILURE_THRESHOLD": "3",
             "MODELSNEST_CIRCUIT_COOLDOWN_SECONDS": "60",
+            "MODELSNEST_VIDEO_POLL_SECONDS": "0.3",
         }
     )
     env.update(extra_env or {})

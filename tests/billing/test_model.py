@@ -202,7 +202,8 @@ class LedgerModel(RuleBasedStateMachine):
         # A stream never delivers more than its hold, so the sweep's charges do not depend on order.
         delivered = self.active[hold_id] * percent // 100
         self.run(billing.checkpoint(self.sessions, hold_id=hold_id, provisional_cost_nanos=delivered))
-        self.provisional[hold_id] = delivered
+        # The highest checkpoint wins (a late, lower one is stale).
+        self.provisional[hold_id] = max(self.provisional.get(hold_id, 0), delivered)
 
     @precondition(lambda self: self.short_lived & self.active.keys())
     @rule()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
+import orjson
 import pytest
 
 from modelsnest.catalog.pricing import (
@@ -127,21 +128,17 @@ def test_display_is_exact_decimal_strings() -> None:
 
 def test_catalog_pricing_and_billing_json() -> None:
     model = Model("gpt-4o-mini", "chat", price("per_1k_tokens", "0.00015", "0.0006"))
-    assert catalog_pricing_json(model) == {
-        "slug": "gpt-4o-mini",
-        "input_price": "0.00015",
-        "output_price": "0.0006",
-        "price_unit": "per_1k_tokens",
-    }
-    assert billing_json(model, 1) == {
-        "cost_usd": "0.000000001",
-        "input_price_per_1k": "0.00015",
-        "output_price_per_1k": "0.0006",
-        "catalog_pricing": catalog_pricing_json(model),
-    }
+    # Exact decimal JSON numbers, written from their decimal text (never through a float).
+    assert orjson.dumps(catalog_pricing_json(model)) == (
+        b'{"slug":"gpt-4o-mini","input_price":0.00015,"output_price":0.0006,"price_unit":"per_1k_tokens"}'
+    )
+    assert orjson.dumps(billing_json(model, 1)) == (
+        b'{"cost_usd":0.000000001,"input_price_per_1k":0.00015,"output_price_per_1k":0.0006,'
+        b'"catalog_pricing":' + orjson.dumps(catalog_pricing_json(model)) + b"}"
+    )
     unpriced = Model("x", "chat", None)
     assert catalog_pricing_json(unpriced)["price_unit"] is None
-    assert billing_json(unpriced, 0)["cost_usd"] == "0"
+    assert orjson.dumps(billing_json(unpriced, 0)["cost_usd"]) == b"0"
 
 
 def test_price_text() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import ast
 import json
 import re
@@ -118,18 +120,19 @@ def test_docs_per_endpoint(endpoint: str) -> None:
         assert "from openai import OpenAI" in python
         assert 'import OpenAI from "openai"' in docs.examples[2].code
     text = docs.response_example
-    body = json.loads(text[text.index("{") :]) if endpoint == "speech" else json.loads(text)
+    raw = text[text.index("{") :] if endpoint == "speech" else text
+    body = json.loads(raw, parse_float=Decimal)
     billing = body["billing"]
     assert set(billing) == {"cost_usd", "input_price_per_1k", "output_price_per_1k", "catalog_pricing"}
     assert billing["catalog_pricing"]["slug"] == model.slug
     assert billing["catalog_pricing"]["price_unit"] == model.price.unit
     assert body["usage"]["cost"] == billing["cost_usd"]
-    assert isinstance(billing["cost_usd"], str)
+    assert isinstance(billing["cost_usd"], Decimal)  # an exact JSON number
 
 
 def test_whisper_docs_show_the_exact_cost_of_61_seconds() -> None:
-    body = json.loads(build_docs(SPEC.model("whisper-1")).response_example)
-    assert body["usage"] == {"type": "duration", "seconds": 61, "cost": "0.0061"}
+    body = json.loads(build_docs(SPEC.model("whisper-1")).response_example, parse_float=Decimal)
+    assert body["usage"] == {"type": "duration", "seconds": 61, "cost": Decimal("0.0061")}
 
 
 def test_parameters_follow_capabilities() -> None:

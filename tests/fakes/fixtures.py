@@ -2,13 +2,18 @@
 
     from tests.fakes.fixtures import anthropic_upstream, openai_upstream  # noqa: F401
 
-* ``openai_upstream`` / ``anthropic_upstream``: a fake served from a background thread (one
-  server per test session, reset before every test: default behaviour, no records). Works
-  from sync and async tests, and for a gateway running as a subprocess (use ``.base_url``).
-* ``openai_upstream_in_loop`` / ``anthropic_upstream_in_loop``: a fresh fake served by the
-  test's own event loop (async tests only).
+(a thread-served fixture needs its private session fixture imported too, e.g.
+``_openai_upstream_server``.)
+
+* ``openai_upstream`` / ``anthropic_upstream`` / ``elevenlabs_upstream`` / ``novita_upstream``:
+  a fake served from a background thread (one server per test session, reset before every
+  test: default behaviour, no records, no hosted files, no tasks). Works from sync and async
+  tests, and for a gateway running as a subprocess (use ``.base_url``).
+* ``<kind>_upstream_in_loop``: a fresh fake served by the test's own event loop (async tests
+  only).
 * ``fake_upstream_process``: a factory starting ``python -m tests.fakes.<kind>_upstream``
-  as a subprocess; returns ``(base_url, FakeControl)``; processes are stopped at teardown.
+  (kind: openai, anthropic, elevenlabs, novita) as a subprocess; returns
+  ``(base_url, FakeControl)``; processes are stopped at teardown.
 """
 
 from __future__ import annotations
@@ -22,19 +27,29 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.anthropic_upstream import FakeAnthropicUpstream
+from tests.fakes.elevenlabs_upstream import FakeElevenLabsUpstream
+from tests.fakes.novita_upstream import FakeNovitaUpstream
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.fakes.server import FakeControl
 
 __all__ = [
+    "_anthropic_upstream_server",
+    "_elevenlabs_upstream_server",
+    "_novita_upstream_server",
+    "_openai_upstream_server",
     "anthropic_upstream",
     "anthropic_upstream_in_loop",
+    "elevenlabs_upstream",
+    "elevenlabs_upstream_in_loop",
     "fake_upstream_process",
+    "novita_upstream",
+    "novita_upstream_in_loop",
     "openai_upstream",
     "openai_upstream_in_loop",
 ]
 
 _ROOT = Path(__file__).resolve().parents[2]
-_PREFIX = {"openai": "/v1", "anthropic": ""}
+_PREFIX = {"openai": "/v1", "anthropic": "", "elevenlabs": "", "novita": "/v3/openai"}
 
 
 @pytest.fixture(scope="session")
@@ -46,6 +61,18 @@ def _openai_upstream_server() -> Iterator[FakeOpenAIUpstream]:
 @pytest.fixture(scope="session")
 def _anthropic_upstream_server() -> Iterator[FakeAnthropicUpstream]:
     with FakeAnthropicUpstream() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def _elevenlabs_upstream_server() -> Iterator[FakeElevenLabsUpstream]:
+    with FakeElevenLabsUpstream() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def _novita_upstream_server() -> Iterator[FakeNovitaUpstream]:
+    with FakeNovitaUpstream() as fake:
         yield fake
 
 
@@ -62,6 +89,18 @@ def anthropic_upstream(_anthropic_upstream_server: FakeAnthropicUpstream) -> Fak
 
 
 @pytest.fixture
+def elevenlabs_upstream(_elevenlabs_upstream_server: FakeElevenLabsUpstream) -> FakeElevenLabsUpstream:
+    _elevenlabs_upstream_server.reset()
+    return _elevenlabs_upstream_server
+
+
+@pytest.fixture
+def novita_upstream(_novita_upstream_server: FakeNovitaUpstream) -> FakeNovitaUpstream:
+    _novita_upstream_server.reset()
+    return _novita_upstream_server
+
+
+@pytest.fixture
 async def openai_upstream_in_loop() -> AsyncIterator[FakeOpenAIUpstream]:
     async with FakeOpenAIUpstream() as fake:
         yield fake
@@ -70,6 +109,18 @@ async def openai_upstream_in_loop() -> AsyncIterator[FakeOpenAIUpstream]:
 @pytest.fixture
 async def anthropic_upstream_in_loop() -> AsyncIterator[FakeAnthropicUpstream]:
     async with FakeAnthropicUpstream() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def elevenlabs_upstream_in_loop() -> AsyncIterator[FakeElevenLabsUpstream]:
+    async with FakeElevenLabsUpstream() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def novita_upstream_in_loop() -> AsyncIterator[FakeNovitaUpstream]:
+    async with FakeNovitaUpstream() as fake:
         yield fake
 
 

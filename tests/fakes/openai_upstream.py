@@ -1,6 +1,8 @@
-"""A fake OpenAI-compatible upstream: ``POST /v1/chat/completions``, JSON and SSE, exact wire format.
+"""A fake OpenAI-compatible upstream: ``POST /v1/chat/completions``, JSON and SSE, exact wire
+format, plus the media endpoints ``/v1/embeddings``, ``/v1/images/generations``,
+``/v1/audio/transcriptions`` and ``/v1/audio/speech`` (see ``tests.fakes.openai_media_upstream``).
 
-``base_url`` is ``http://127.0.0.1:<port>/v1``. Behaviour, recording and token accounting are
+``base_url`` is ``http://127.0.0.1:<port>/v1`` (``api_prefix``; a subclass may change it). Behaviour, recording and token accounting are
 described in ``tests.fakes.server``. Like the real API it:
 
 * answers ``401`` (``invalid_api_key``) when ``Behaviour.expected_api_key`` is set and the
@@ -26,8 +28,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from tests.fakes.openai_media_upstream import OpenAIMediaRoutes
 from tests.fakes.server import (
-    FakeUpstream,
     argument_pieces,
     fake_prompt_tokens,
     reply_pieces,
@@ -58,12 +60,13 @@ def openai_error(status: int, message: str | None = None, code: str | None = Non
     }
 
 
-class FakeOpenAIUpstream(FakeUpstream):
+class FakeOpenAIUpstream(OpenAIMediaRoutes):
     api_prefix = "/v1"
     name = "openai"
 
     def add_routes(self, app: web.Application) -> None:
-        app.router.add_post("/v1/chat/completions", self.chat)
+        app.router.add_post(f"{self.api_prefix}/chat/completions", self.chat)
+        self.add_media_routes(app)
 
     def _check(self, request: web.Request, body: Any) -> web.Response | None:
         expected = self.behaviour.expected_api_key

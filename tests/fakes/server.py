@@ -23,6 +23,13 @@ can tell a reported usage from a local estimate:
                           (with its leading whitespace) and one per 8 characters of each
                           tool call's JSON arguments.
 
+Generated files (images, videos) are served by the fake itself: ``fake.host_file(data,
+content_type)`` returns a ``GET {url}/files/<name>`` URL, so an adapter's download path runs over
+real HTTP too. Downloads are not recorded in ``requests`` (so ``calls`` counts API calls only):
+``fake.downloads`` lists the paths fetched; ``Behaviour.download_status`` fails them.
+
+Multipart requests are parsed into ``RecordedRequest.form`` (text fields) and ``.files``.
+
 Control endpoints (for the subprocess mode): ``POST /_fake/behaviour`` (Behaviour fields as
 JSON), ``POST /_fake/reset``, ``GET /_fake/requests``, ``GET /_fake/state``.
 """
@@ -32,113 +39,29 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import re
 import signal
 import threading
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import uuid
 from typing import Any, Self
 
 import httpx
 import orjson
 from aiohttp import web
 
-DEFAULT_REPLY = "Hello from the fake upstream! It speaks the exact wire format."
-_WORD = re.compile(r"\s*\S+|\s+")
-
-
-@dataclass
-class FakeToolCall:
-    """A tool call the fake answers with; ``arguments`` dicts are sent as JSON text."""
-
-    name: str
-    arguments: dict[str, Any] | str = field(default_factory=dict)
-
-    @property
-    def arguments_json(self) -> str:
-        args = self.arguments
-        return args if isinstance(args, str) else orjson.dumps(args).decode()
-
-
-@dataclass
-class Behaviour:
-    """What the fake does on the next calls (replace it or ``fake.set(...)`` per test)."""
-
-    reply: str = DEFAULT_REPLY  # the answer text
-    tool_calls: list[FakeToolCall] = field(default_factory=list)  # answer with these calls instead
-    tool_preamble: str = ""  # text sent before the tool calls
-    status: int = 200  # non-2xx: fail with this status ...
-    error_body: Any = None  # ... and this body (dict → JSON, str → text); None: the upstream's shape
-    fail_times: int | None = None  # fail only the first N calls, then answer normally
-    headers: dict[str, str] = field(default_factory=dict)  # extra response headers (Retry-After …)
-    headers_delay: float = 0.0  # seconds before the response headers (first-byte timeouts)
-    chunk_delay: float = 0.0  # seconds before each stream event
-    hang_after: int | None = None  # stream: after K events go silent, connection kept open
-    drop_after: int | None = None  # stream: after K events abort the TCP connection
-    error_event_after: int | None = None  # stream: after K events send an in-stream error event
-    omit_usage: bool = False  # no usage in the answer / stream
-    omit_done: bool = False  # OpenAI stream: no "data: [DONE]"
-    keepalive: bool = False  # interleave SSE comments (OpenAI) / ping events (Anthropic)
-    stop_reason: str | None = None  # override finish_reason / stop_reason
-    expected_api_key: str | None = None  # 401 unless the request carries this key
-    cached_tokens: int = 0  # prompt tokens reported as read from the prompt cache
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Behaviour:
-        values = dict(data)
-        values["tool_calls"] = [FakeToolCall(**call) for call in values.get("tool_calls") or ()]
-        return cls(**values)
-
-
-@dataclass
-class RecordedRequest:
-    method: str
-    path: str
-    headers: dict[str, str]
-    json: Any
-    raw: bytes
-    at: float
-    peer: tuple[str, int] | None = None  # client address: the same port twice = a reused connection
-
-
-def message_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
-    return ""
-
-
-def fake_prompt_tokens(messages: Any, system: Any = None) -> int:
-    """The fakes' prompt token count (see the module docstring)."""
-    texts = [message_text(m.get("content")) for m in messages or () if isinstance(m, dict)]
-    if system:
-        texts.append(message_text(system))
-    return 3 + sum(len(text) // 4 + 4 for text in texts)
-
-
-def reply_pieces(text: str) -> list[str]:
-    """How the fakes stream a reply: one piece (and one token) per word (trailing space: one more)."""
-    return _WORD.findall(text)
-
-
-def argument_pieces(arguments: str) -> list[str]:
-    """How the fakes stream tool-call arguments: 8 characters per piece (and token)."""
-    return [arguments[i : i + 8] for i in range(0, len(arguments), 8)]
-
-
-def truncate(pieces: list[str], stops: list[str], limit: int | None) -> tuple[list[str], str | None, str]:
-    """Apply stop sequences, then a token limit: (pieces, matched stop, "stop"|"length"|"")."""
-    text = "".join(pieces)
-    hits = [(text.find(s), s) for s in stops if s and s in text]
-    matched = None
-    if hits:
-        cut, matched = min(hits)
-        pieces = reply_pieces(text[:cut])
-    if limit is not None and len(pieces) > limit:
-        return pieces[:limit], None, "length"
-    return pieces, matched, "stop" if matched else ""
+from tests.fakes.behaviour import (  # noqa: F401  (re-exported: tests import them from here)
+    DEFAULT_REPLY,
+    Behaviour,
+    FakeToolCall,
+    RecordedFile,
+    RecordedRequest,
+    argument_pieces,
+    fake_prompt_tokens,
+    message_text,
+    parse_multipart,
+    reply_pieces,
+    truncate,
+)
 
 
 class FakeUpstream:
@@ -153,6 +76,8 @@ class FakeUpstream:
         self.behaviour = Behaviour()
         self.requests: list[RecordedRequest] = []
         self.disconnects = 0
+        self.files: dict[str, tuple[bytes, str]] = {}
+        self.downloads: list[str] = []
         self._generation = 0
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
@@ -190,6 +115,14 @@ class FakeUpstream:
         self.behaviour = Behaviour()
         self.requests = []
         self.disconnects = 0
+        self.files = {}
+        self.downloads = []
+
+    def host_file(self, data: bytes, content_type: str, suffix: str = "") -> str:
+        """Serve ``data`` at a fresh URL of this fake (``GET /files/<name>``)."""
+        name = uuid.uuid4().hex + suffix
+        self.files[name] = (data, content_type)
+        return f"{self.url}/files/{name}"
 
     async def wait_for_disconnect(self, count: int = 1, within: float = 3.0) -> bool:
         """True once ``disconnects >= count`` (polls; safe with a thread-run fake)."""
@@ -223,6 +156,9 @@ class FakeUpstream:
         peer = (str(peername[0]), int(peername[1])) if peername else None
         headers = {str(key): value for key, value in request.headers.items()}
         recorded = RecordedRequest(request.method, request.path, headers, body, raw, time.time(), peer)
+        recorded.query = dict(request.query)
+        if request.content_type == "multipart/form-data":
+            recorded.form, recorded.files = parse_multipart(raw, request.headers["Content-Type"])
         self.requests.append(recorded)
         return recorded, self._generation
 
@@ -257,6 +193,17 @@ class FakeUpstream:
         if seconds > 0:
             await asyncio.sleep(seconds)
 
+    async def _serve_file(self, request: web.Request) -> web.Response:
+        self.downloads.append(request.path)
+        status = self.behaviour.download_status
+        if status >= 300:
+            return web.Response(status=status, text="file unavailable")
+        found = self.files.get(request.match_info["name"])
+        if found is None:
+            return web.Response(status=404, text="no such file")
+        data, content_type = found
+        return web.Response(body=data, content_type=content_type)
+
     # -- control endpoints ---------------------------------------------------------------------
     async def _control_behaviour(self, request: web.Request) -> web.Response:
         self.behaviour = Behaviour.from_json(orjson.loads(await request.read()))
@@ -268,7 +215,15 @@ class FakeUpstream:
 
     async def _control_requests(self, request: web.Request) -> web.Response:
         rows = [
-            {"method": r.method, "path": r.path, "headers": r.headers, "json": r.json} for r in self.requests
+            {
+                "method": r.method,
+                "path": r.path,
+                "headers": r.headers,
+                "json": r.json,
+                "query": r.query,
+                "form": r.form,
+            }
+            for r in self.requests
         ]
         return web.Response(body=orjson.dumps(rows), content_type="application/json")
 
@@ -282,6 +237,7 @@ class FakeUpstream:
         app.router.add_post("/_fake/reset", self._control_reset)
         app.router.add_get("/_fake/requests", self._control_requests)
         app.router.add_get("/_fake/state", self._control_state)
+        app.router.add_get("/files/{name}", self._serve_file)
         self.add_routes(app)
         return app
 

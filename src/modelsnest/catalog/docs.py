@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+import orjson
+
 from modelsnest.catalog.docs_templates import (
     BASE_URL,
     DEFAULT_PROMPTS,
@@ -25,7 +27,7 @@ from modelsnest.catalog.docs_templates import (
 from modelsnest.catalog.pricing import billing_json, chat_cost, price_text, unit_cost
 from modelsnest.catalog.spec import ModelSpec
 from modelsnest.catalog.types import PriceInfo
-from modelsnest.money import usd_str
+from modelsnest.exact_json import money
 
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 _CREATED = 1735689600  # 2025-01-01T00:00:00Z, a stable timestamp for examples
@@ -174,7 +176,8 @@ def _param(template: ParamTemplate, spec: ModelSpec, values: dict[str, str]) -> 
 
 
 def _dump(body: dict[str, Any]) -> str:
-    return json.dumps(body, indent=2, ensure_ascii=False)
+    # orjson writes the exact money Fragments of billing_json as plain JSON numbers.
+    return orjson.dumps(body, option=orjson.OPT_INDENT_2).decode()
 
 
 def _response_example(spec: ModelSpec, values: dict[str, str]) -> str:
@@ -200,7 +203,7 @@ def _response_example(spec: ModelSpec, values: dict[str, str]) -> str:
         }
         if reasoning_tokens:
             usage["completion_tokens_details"] = {"reasoning_tokens": reasoning_tokens}
-        usage["cost"] = usd_str(cost)
+        usage["cost"] = money(cost)
         return _dump(
             {
                 "id": "chatcmpl-8f3c2a1b9d7e4f60",
@@ -229,7 +232,7 @@ def _response_example(spec: ModelSpec, values: dict[str, str]) -> str:
                     for i, vector in enumerate(vectors)
                 ],
                 "model": spec.slug,
-                "usage": {"prompt_tokens": 12, "total_tokens": 12, "cost": usd_str(cost)},
+                "usage": {"prompt_tokens": 12, "total_tokens": 12, "cost": money(cost)},
                 "billing": billing_json(priced, cost),
             }
         )
@@ -242,7 +245,7 @@ def _response_example(spec: ModelSpec, values: dict[str, str]) -> str:
             {
                 "created": _CREATED,
                 "data": [item],
-                "usage": {"images": 1, "cost": usd_str(cost)},
+                "usage": {"images": 1, "cost": money(cost)},
                 "billing": billing_json(priced, cost),
             }
         )
@@ -251,7 +254,7 @@ def _response_example(spec: ModelSpec, values: dict[str, str]) -> str:
         return _dump(
             {
                 "text": "Thanks everyone for joining. Today we will review the launch plan and the budget.",
-                "usage": {"type": "duration", "seconds": 61, "cost": usd_str(cost)},
+                "usage": {"type": "duration", "seconds": 61, "cost": money(cost)},
                 "billing": billing_json(priced, cost),
             }
         )
@@ -262,7 +265,7 @@ def _response_example(spec: ModelSpec, values: dict[str, str]) -> str:
             "id": "req_5b2f8c1e9a7d4e30",
             "model": spec.slug,
             "created": _CREATED,
-            "usage": {"characters": characters, "cost": usd_str(cost)},
+            "usage": {"characters": characters, "cost": money(cost)},
             "billing": billing_json(priced, cost),
         }
         return (
@@ -283,7 +286,7 @@ def _response_example(spec: ModelSpec, values: dict[str, str]) -> str:
             "duration": seconds,
             "aspect_ratio": values["aspect_ratio"],
             "video_url": None,
-            "usage": {"seconds": seconds, "cost": usd_str(cost)},
+            "usage": {"seconds": seconds, "cost": money(cost)},
             "billing": billing_json(priced, cost),
         }
     )

@@ -30,8 +30,11 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any, Literal, Protocol
 
+import orjson
+
 from modelsnest.catalog.types import UNITS_BY_ENDPOINT, PriceInfo
 from modelsnest.errors import PricingError
+from modelsnest.exact_json import money
 from modelsnest.money import cost_for, round_cost, usd_str
 
 # price unit → how many units of the measured quantity one priced unit covers.
@@ -164,27 +167,31 @@ def price_text(price: PriceInfo, endpoint: str) -> str:
         raise PricingError(f"Unknown price unit {price.unit!r}.", code="INVALID_PRICING") from None
 
 
-def catalog_pricing_json(model: PricedModel) -> dict[str, str | None]:
-    """``{"slug", "input_price", "output_price", "price_unit"}`` with exact decimal USD strings
-    (all three prices ``None`` when the model has no price)."""
+def _decimal(text: str | None) -> orjson.Fragment | None:
+    return None if text is None else orjson.Fragment(text.encode())
+
+
+def catalog_pricing_json(model: PricedModel) -> dict[str, Any]:
+    """``{"slug", "input_price", "output_price", "price_unit"}``; prices are exact JSON numbers
+    written from their decimal text, never through a float (all ``None`` when unpriced)."""
     price = model.pricing
     if price is None:
         return {"slug": model.slug, "input_price": None, "output_price": None, "price_unit": None}
     return {
         "slug": model.slug,
-        "input_price": usd_str(price.input_nanos),
-        "output_price": usd_str(price.output_nanos),
+        "input_price": money(price.input_nanos),
+        "output_price": money(price.output_nanos),
         "price_unit": price.unit,
     }
 
 
 def billing_json(model: PricedModel, cost_nanos: int) -> dict[str, Any]:
-    """The ``billing`` object added to every successful response."""
+    """The ``billing`` object added to every successful response (exact JSON numbers)."""
     price = model.pricing
     return {
-        "cost_usd": usd_str(cost_nanos),
-        "input_price_per_1k": price_per_1k_display(price, "input") if price else None,
-        "output_price_per_1k": price_per_1k_display(price, "output") if price else None,
+        "cost_usd": money(cost_nanos),
+        "input_price_per_1k": _decimal(price_per_1k_display(price, "input")) if price else None,
+        "output_price_per_1k": _decimal(price_per_1k_display(price, "output")) if price else None,
         "catalog_pricing": catalog_pricing_json(model),
     }
 

@@ -15,11 +15,11 @@ from typing import Any
 from modelsnest.auth.key_verifier import ApiKeyPrincipal
 from modelsnest.catalog.pricing import chat_cost, require_price
 from modelsnest.catalog.types import ModelInfo
+from modelsnest.exact_json import dumps, money
 from modelsnest.gateway import idempotency
 from modelsnest.gateway.admission import Admission, admit, call_routes, finish, resolve_model, usage_record
 from modelsnest.gateway.chat_request import ChatRequest, parse_chat_request
 from modelsnest.gateway.fallback import Served
-from modelsnest.gateway.json import dumps, money
 from modelsnest.gateway.receipts import chat_billing
 from modelsnest.gateway.service import Gateway
 from modelsnest.providers.errors import ProviderProtocolError

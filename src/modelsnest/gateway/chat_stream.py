@@ -24,9 +24,9 @@ from starlette.types import Message, Receive, Scope, Send
 from modelsnest import billing
 from modelsnest.catalog.pricing import chat_cost
 from modelsnest.errors import ModelsnestError
+from modelsnest.exact_json import dumps, money
 from modelsnest.gateway.admission import finish, usage_record
 from modelsnest.gateway.chat import ENDPOINT, StreamStart
-from modelsnest.gateway.json import dumps, money
 from modelsnest.gateway.receipts import chat_billing
 from modelsnest.providers.errors import ProviderError
 from modelsnest.providers.types import ChatChunk, Usage

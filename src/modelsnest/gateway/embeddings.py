@@ -8,9 +8,9 @@ from typing import Any
 from modelsnest.auth.key_verifier import ApiKeyPrincipal
 from modelsnest.catalog.pricing import chat_cost, require_price
 from modelsnest.errors import InvalidRequest
+from modelsnest.exact_json import dumps, money
 from modelsnest.gateway.admission import admit, call_routes, finish, resolve_model, usage_record
 from modelsnest.gateway.chat_request import parse_json_object, require_model
-from modelsnest.gateway.json import dumps, money
 from modelsnest.gateway.receipts import chat_billing
 from modelsnest.gateway.service import Gateway
 from modelsnest.providers.media_types import EmbeddingsResult

@@ -11,6 +11,7 @@ from typing import Any
 from modelsnest.auth.key_verifier import ApiKeyPrincipal
 from modelsnest.catalog.pricing import require_price, unit_cost
 from modelsnest.errors import InvalidRequest, UpstreamError
+from modelsnest.exact_json import dumps, money
 from modelsnest.gateway.admission import (
     abort,
     admit,
@@ -21,7 +22,6 @@ from modelsnest.gateway.admission import (
     usage_record,
 )
 from modelsnest.gateway.chat_request import parse_json_object, require_model
-from modelsnest.gateway.json import dumps, money
 from modelsnest.gateway.receipts import unit_billing
 from modelsnest.gateway.service import Gateway
 from modelsnest.providers.errors import ProviderProtocolError

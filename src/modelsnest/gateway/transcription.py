@@ -11,8 +11,8 @@ from typing import Any
 from modelsnest.auth.key_verifier import ApiKeyPrincipal
 from modelsnest.catalog.pricing import require_price, unit_cost
 from modelsnest.errors import InvalidRequest
+from modelsnest.exact_json import decimal_text, dumps, money, number
 from modelsnest.gateway.admission import admit, call_routes, finish, resolve_model, usage_record
-from modelsnest.gateway.json import decimal_text, dumps, money, number
 from modelsnest.gateway.receipts import unit_billing
 from modelsnest.gateway.service import Gateway
 from modelsnest.media import measure_audio

@@ -25,9 +25,9 @@ from modelsnest.catalog.pricing import require_price, unit_cost
 from modelsnest.db.base import utcnow
 from modelsnest.db.models import VideoJob
 from modelsnest.errors import InvalidRequest, NotFound
+from modelsnest.exact_json import dumps, money
 from modelsnest.gateway.admission import admit, call_routes, resolve_model
 from modelsnest.gateway.chat_request import parse_json_object, require_model
-from modelsnest.gateway.json import dumps, money
 from modelsnest.gateway.service import Gateway
 from modelsnest.providers.errors import ProviderError
 from modelsnest.providers.media_types import VideoRequest, VideoStatus, VideoTask

@@ -29,6 +29,7 @@ from modelsnest.providers.anthropic_format import (
 from modelsnest.providers.base import usage_chunk
 from modelsnest.providers.errors import ProviderProtocolError
 from modelsnest.providers.http import UpstreamHTTP
+from modelsnest.providers.media_base import CHAT, STREAM, UnsupportedMedia
 from modelsnest.providers.tokens import count_tokens
 from modelsnest.providers.types import ChatChunk, ChatResult, ProviderConfig, Usage
 
@@ -128,10 +129,11 @@ class StreamTranslator:
         return None  # ping, content_block_stop, and event types added later
 
 
-class AnthropicProvider:
-    """Chat completions served by Anthropic's Messages API."""
+class AnthropicProvider(UnsupportedMedia):
+    """Chat completions served by Anthropic's Messages API (no media: every media method
+    raises ``ProviderUnsupported``)."""
 
-    capabilities: ClassVar[frozenset[str]] = frozenset({"chat"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({CHAT, STREAM})
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config

@@ -10,6 +10,8 @@ upstream HTTP errors. The router decides from ``retryable`` whether to try the n
     - ProviderBadRequest      400/404/413/422: the request is at fault  not retryable
     - ProviderAuthError       401/403: our key for it is wrong         retryable (next route)
   + ProviderProtocolError     the upstream's answer cannot be understood retryable
+  + ProviderDownloadError     a file the upstream generated (image, video) cannot be fetched:
+                              HTTP error, too large, broken connection  retryable
   + ProviderUnsupported       the adapter cannot serve this capability  retryable
 """
 
@@ -57,6 +59,10 @@ class ProviderAuthError(ProviderHTTPError):
 
 
 class ProviderProtocolError(ProviderError):
+    pass
+
+
+class ProviderDownloadError(ProviderError):
     pass
 
 

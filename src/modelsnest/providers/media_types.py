@@ -71,6 +71,8 @@ class TranscriptionResult:
     language: str | None
     segments: list[TranscriptionSegment]
     upstream_model: str
+    # What the upstream said the audio lasts (informational: billing uses our own measurement).
+    duration_seconds: float | None = None
 
 
 @dataclass

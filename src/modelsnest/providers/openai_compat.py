@@ -1,5 +1,7 @@
 """Any OpenAI-compatible chat completions upstream: OpenAI, Novita, DeepSeek, Groq, Together,
 OpenRouter, Mistral, vLLM, Ollama, llama.cpp, … (``POST {base_url}/chat/completions``).
+Embeddings, images, transcription and speech go to OpenAI's media endpoints under the same
+base URL (``openai_media``); video is not served here (Novita's is in ``novita``).
 
 The request body is forwarded as it came, every field included (unknown extras too); only
 ``model`` becomes the upstream's model id, ``stream`` is set for the call made, and a stream
@@ -22,8 +24,18 @@ from typing import Any, ClassVar
 import orjson
 
 from modelsnest.providers.base import usage_chunk
-from modelsnest.providers.errors import ProviderProtocolError, ProviderServerError
-from modelsnest.providers.http import UpstreamHTTP, error_class_for_status, upstream_error_message
+from modelsnest.providers.errors import ProviderProtocolError
+from modelsnest.providers.http import UpstreamHTTP
+from modelsnest.providers.media_base import (
+    CHAT,
+    EMBEDDINGS,
+    IMAGES,
+    SPEECH,
+    STREAM,
+    TRANSCRIPTION,
+    UnsupportedMedia,
+)
+from modelsnest.providers.openai_media import OpenAIMedia, raise_error_body
 from modelsnest.providers.tokens import count_tokens, estimate_completion_tokens, estimate_prompt_tokens
 from modelsnest.providers.types import ChatChunk, ChatResult, ProviderConfig, Usage
 
@@ -74,18 +86,16 @@ def _scan_choices(choices: list[Any]) -> tuple[int, bool]:
     return total, finished
 
 
-def _raise_stream_error(event: Mapping[str, Any], provider: str) -> None:
-    error = event["error"]
-    status = error.get("code") if isinstance(error, Mapping) else None
-    message = upstream_error_message(orjson.dumps(event), 500)
-    cls = error_class_for_status(status) if isinstance(status, int) and status >= 400 else ProviderServerError
-    raise cls(message, status=status if isinstance(status, int) else None, body=orjson.dumps(event).decode())
+_raise_stream_error = raise_error_body
 
 
-class OpenAICompatProvider:
-    """Chat completions against an OpenAI-compatible base URL."""
+class OpenAICompatProvider(OpenAIMedia, UnsupportedMedia):
+    """Chat completions and the OpenAI media endpoints against an OpenAI-compatible base URL
+    (no video: ``submit_video``/``poll_video`` raise ``ProviderUnsupported``)."""
 
-    capabilities: ClassVar[frozenset[str]] = frozenset({"chat"})
+    capabilities: ClassVar[frozenset[str]] = frozenset(
+        {CHAT, STREAM, EMBEDDINGS, IMAGES, TRANSCRIPTION, SPEECH}
+    )
 
     def __init__(self, config: ProviderConfig) -> None:
         base_url = config.base_url or DEFAULT_BASE_URLS.get(config.kind)
@@ -94,6 +104,7 @@ class OpenAICompatProvider:
         self.config = config
         headers = {"Authorization": f"Bearer {config.api_key}"} if config.api_key else {}
         self._http = UpstreamHTTP(config, headers)
+        self._base_url = base_url
         self._chat_url = self._http.url(base_url, "/chat/completions")
 
     async def chat(self, request: dict[str, Any], upstream_model: str) -> ChatResult:

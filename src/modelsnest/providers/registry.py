@@ -3,10 +3,20 @@ later adapter (or a test's fake provider) uses; there is no ``if kind == …`` c
 
     build_provider(ProviderConfig(name="novita", kind="novita", api_key=...))  # → OpenAICompatProvider
 
-Built-in kinds: ``openai`` and ``novita`` (any OpenAI-compatible base URL: DeepSeek, Groq,
-Together, OpenRouter, Mistral, vLLM, Ollama, llama.cpp use ``openai`` with their base URL),
-``anthropic``, ``simulator``, ``elevenlabs`` (no chat yet: its chat methods raise
-``ProviderUnsupported``). Each adapter class has ``capabilities`` (e.g. ``{"chat"}``).
+Every adapter satisfies ``protocol.Provider`` (chat + media methods, ``close``,
+``capabilities``); what it cannot serve raises ``ProviderUnsupported``.
+
+=============  ===========================  ==================================================
+kind           adapter                      capabilities
+=============  ===========================  ==================================================
+``openai``     ``OpenAICompatProvider``     chat, stream, embeddings, images, transcription,
+                                            speech (any OpenAI-compatible base URL: DeepSeek,
+                                            Groq, Together, OpenRouter, Mistral, vLLM, Ollama…)
+``novita``     ``NovitaProvider``           the same + video (async task API)
+``anthropic``  ``AnthropicProvider``        chat, stream
+``elevenlabs`` ``ElevenLabsProvider``       speech
+``simulator``  ``SimulatorProvider``        all seven, offline
+=============  ===========================  ==================================================
 """
 
 from __future__ import annotations
@@ -16,13 +26,22 @@ from collections.abc import Callable
 from modelsnest.providers.anthropic import AnthropicProvider
 from modelsnest.providers.elevenlabs import ElevenLabsProvider
 from modelsnest.providers.errors import ProviderUnsupported
+from modelsnest.providers.novita import NovitaProvider
 from modelsnest.providers.openai_compat import OpenAICompatProvider
+from modelsnest.providers.protocol import Provider
 from modelsnest.providers.simulator import SimulatorProvider
-from modelsnest.providers.types import ChatProvider, ProviderConfig
+from modelsnest.providers.types import ProviderConfig
 
-__all__ = ["ProviderFactory", "ProviderRegistry", "build_provider", "default_registry", "register"]
+__all__ = [
+    "Provider",
+    "ProviderFactory",
+    "ProviderRegistry",
+    "build_provider",
+    "default_registry",
+    "register",
+]
 
-ProviderFactory = Callable[[ProviderConfig], ChatProvider]
+ProviderFactory = Callable[[ProviderConfig], Provider]
 
 
 class ProviderRegistry:
@@ -43,7 +62,7 @@ class ProviderRegistry:
     def kinds(self) -> list[str]:
         return sorted(self._factories)
 
-    def build(self, config: ProviderConfig) -> ChatProvider:
+    def build(self, config: ProviderConfig) -> Provider:
         """The adapter for ``config.kind``; an unknown kind raises ``ProviderUnsupported``."""
         factory = self._factories.get(config.kind)
         if factory is None:
@@ -54,7 +73,7 @@ class ProviderRegistry:
 def _builtin_registry() -> ProviderRegistry:
     registry = ProviderRegistry()
     registry.register("openai", OpenAICompatProvider)
-    registry.register("novita", OpenAICompatProvider)
+    registry.register("novita", NovitaProvider)
     registry.register("anthropic", AnthropicProvider)
     registry.register("simulator", SimulatorProvider)
     registry.register("elevenlabs", ElevenLabsProvider)
@@ -69,6 +88,6 @@ def register(kind: str, factory: ProviderFactory, *, replace: bool = False) -> N
     default_registry.register(kind, factory, replace=replace)
 
 
-def build_provider(config: ProviderConfig) -> ChatProvider:
+def build_provider(config: ProviderConfig) -> Provider:
     """Build the adapter for ``config`` from the default registry."""
     return default_registry.build(config)

@@ -1,4 +1,5 @@
-"""The built-in simulator: an offline, deterministic stand-in for a chat model.
+"""The built-in simulator: an offline, deterministic stand-in for a chat model, and for every
+media capability (embeddings, images, transcription, speech, video: see ``simulated_media``).
 
 Answers are labelled as simulated (``system_fingerprint: "modelsnest-simulator"`` and a note
 at the start of every prose answer) and built by ``simulated_content`` (same request → same
@@ -12,6 +13,8 @@ exactly what a stream delivers (one piece per chunk, ``completion_tokens_delta =
 * ``chunk_delay_ms`` (default 15): pause before each streamed chunk; 0 for tests.
 * ``first_chunk_delay_ms`` (default: ``chunk_delay_ms``): pause before the first chunk.
 * ``answer_words``: length of prose answers in words (default 30–80, chosen per request).
+* ``embedding_dimensions``, ``video_seconds_to_finish``, ``video_max_side``: see
+  ``simulated_media``.
 
 Non-streamed answers return at once.
 """
@@ -27,7 +30,9 @@ from typing import Any, ClassVar
 
 from modelsnest.providers.base import openai_usage, require_messages, usage_chunk
 from modelsnest.providers.errors import ProviderBadRequest
+from modelsnest.providers.media_base import ALL_CAPABILITIES
 from modelsnest.providers.simulated_content import PlannedChoice, plan_choice, request_seed
+from modelsnest.providers.simulated_media import SimulatedMedia
 from modelsnest.providers.tokens import estimate_prompt_tokens
 from modelsnest.providers.types import ChatChunk, ChatResult, ProviderConfig, Usage
 
@@ -43,10 +48,11 @@ def _tool_calls(plan: PlannedChoice) -> list[dict[str, Any]]:
     return [{"id": plan.tool_call_id, "type": "function", "function": function}]
 
 
-class SimulatorProvider:
-    """Chat completions answered locally (see the module docstring)."""
+class SimulatorProvider(SimulatedMedia):
+    """Chat completions and every media capability answered locally (see the module
+    docstring and ``simulated_media``)."""
 
-    capabilities: ClassVar[frozenset[str]] = frozenset({"chat"})
+    capabilities: ClassVar[frozenset[str]] = ALL_CAPABILITIES
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config

@@ -12,7 +12,7 @@ from modelsnest import billing
 from modelsnest.api.deps import ApiKeyDep, GatewayDep
 from modelsnest.billing import reports
 from modelsnest.errors import InvalidRequest, NotFound
-from modelsnest.gateway.json import dumps, money
+from modelsnest.exact_json import dumps, money
 
 router = APIRouter()
 

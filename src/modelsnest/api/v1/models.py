@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from modelsnest.api.deps import GatewayDep
 from modelsnest.catalog.types import ModelInfo
 from modelsnest.errors import ModelError
-from modelsnest.gateway.json import dumps, money
+from modelsnest.exact_json import dumps, money
 
 router = APIRouter()
 

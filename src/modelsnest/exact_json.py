@@ -1,4 +1,4 @@
-"""JSON for the hot path (orjson) with exact money: amounts are written as JSON numbers from
+"""JSON for the API (orjson) with exact money: amounts are written as JSON numbers from
 their exact decimal text (``orjson.Fragment``), never through a float."""
 
 from __future__ import annotations
