@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import ast
 import json
 import re
 from collections import Counter
+from decimal import Decimal
 from typing import Any
 
 import pytest

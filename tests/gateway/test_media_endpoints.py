@@ -38,9 +38,16 @@ def ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
-async def test_embeddings_are_billed_per_1k_tokens_of_upstream_usage(live_server: ServerProcess, platform: Platform) -> None:
-    model = await platform.model([("simulator", "sim-embed")], endpoint="embeddings", category="embeddings",
-                                 input_price="0.0001", output_price="0")
+async def test_embeddings_are_billed_per_1k_tokens_of_upstream_usage(
+    live_server: ServerProcess, platform: Platform
+) -> None:
+    model = await platform.model(
+        [("simulator", "sim-embed")],
+        endpoint="embeddings",
+        category="embeddings",
+        input_price="0.0001",
+        output_price="0",
+    )
     account = await platform.account("1")
     sdk = client(live_server, account.token)
     result = sdk.embeddings.create(model=model, input=["The quick brown fox", "jumps over the lazy dog"])
@@ -52,27 +59,44 @@ async def test_embeddings_are_billed_per_1k_tokens_of_upstream_usage(live_server
     assert len(short.data[0].embedding) == 64
     cost += ceil_div(short.usage.prompt_tokens * 100_000, 1000)
     assert (await platform.balance(account.user_id)).balance_nanos == nanos(1) - cost
-    raw = httpx.post(f"{live_server.api_base}/embeddings", json={"model": model, "input": []},
-                     headers={"Authorization": f"Bearer {account.token}"})
+    raw = httpx.post(
+        f"{live_server.api_base}/embeddings",
+        json={"model": model, "input": []},
+        headers={"Authorization": f"Bearer {account.token}"},
+    )
     assert raw.status_code == 400 and raw.json()["error"]["param"] == "input"
 
 
-async def test_images_are_billed_per_image_returned_and_served_by_us(live_server: ServerProcess, platform: Platform) -> None:
-    model = await platform.model([("simulator", "sim-image")], endpoint="images", category="image",
-                                 unit="per_image", input_price="0.04", output_price="0")
+async def test_images_are_billed_per_image_returned_and_served_by_us(
+    live_server: ServerProcess, platform: Platform
+) -> None:
+    model = await platform.model(
+        [("simulator", "sim-image")],
+        endpoint="images",
+        category="image",
+        unit="per_image",
+        input_price="0.04",
+        output_price="0",
+    )
     account = await platform.account("1")
-    result = client(live_server, account.token).images.generate(model=model, prompt="a red fox", n=2, size="256x256")
+    result = client(live_server, account.token).images.generate(
+        model=model, prompt="a red fox", n=2, size="256x256"
+    )
     assert len(result.data) == 2
     for item in result.data:
         assert item.url and item.url.startswith(live_server.base_url + "/files/")
         image = Image.open(io.BytesIO(httpx.get(item.url).content))
         assert image.format == "PNG" and image.size == (256, 256)
     inline = client(live_server, account.token).images.generate(
-        model=model, prompt="a blue fox", n=1, size="128x128", response_format="b64_json")
+        model=model, prompt="a blue fox", n=1, size="128x128", response_format="b64_json"
+    )
     assert inline.data[0].b64_json and inline.data[0].url is None
     # The seed's alias with its own field names.
-    alias = httpx.post(f"{live_server.api_base}/images/generate", headers={"Authorization": f"Bearer {account.token}"},
-                       json={"model": model, "prompt": "fox", "num_images": 3, "width": 128, "height": 64})
+    alias = httpx.post(
+        f"{live_server.api_base}/images/generate",
+        headers={"Authorization": f"Bearer {account.token}"},
+        json={"model": model, "prompt": "fox", "num_images": 3, "width": 128, "height": 64},
+    )
     body = exact_json(alias)
     assert alias.status_code == 200 and len(body["data"]) == 3
     assert nanos(body["billing"]["cost_usd"]) == 3 * 40_000_000 and body["billing"]["billed_quantity"] == 3
@@ -80,16 +104,36 @@ async def test_images_are_billed_per_image_returned_and_served_by_us(live_server
     assert httpx.get(f"{live_server.base_url}/files/not-a-real-file-id-at-all-0000000").status_code == 404
 
 
-@pytest.mark.parametrize("bad", [{"n": 0}, {"n": 11}, {"size": "-5x10"}, {"width": -1}, {"size": "huge"},
-                                 {"num_images": 11}, {"prompt": ""}, {"response_format": "gif"}])
-async def test_invalid_image_requests_charge_nothing(bad: dict[str, object], live_server: ServerProcess,
-                                                     platform: Platform) -> None:
-    model = await platform.model([("simulator", "sim-image")], endpoint="images", category="image",
-                                 unit="per_image", input_price="0.04", output_price="0")
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"n": 0},
+        {"n": 11},
+        {"size": "-5x10"},
+        {"width": -1},
+        {"size": "huge"},
+        {"num_images": 11},
+        {"prompt": ""},
+        {"response_format": "gif"},
+    ],
+)
+async def test_invalid_image_requests_charge_nothing(
+    bad: dict[str, object], live_server: ServerProcess, platform: Platform
+) -> None:
+    model = await platform.model(
+        [("simulator", "sim-image")],
+        endpoint="images",
+        category="image",
+        unit="per_image",
+        input_price="0.04",
+        output_price="0",
+    )
     account = await platform.account("1")
-    response = httpx.post(f"{live_server.api_base}/images/generations",
-                          headers={"Authorization": f"Bearer {account.token}"},
-                          json={"model": model, "prompt": "fox", **bad})
+    response = httpx.post(
+        f"{live_server.api_base}/images/generations",
+        headers={"Authorization": f"Bearer {account.token}"},
+        json={"model": model, "prompt": "fox", **bad},
+    )
     assert response.status_code == 400, response.text
     assert (await platform.balance(account.user_id)).balance_nanos == nanos(1)
 
@@ -97,20 +141,29 @@ async def test_invalid_image_requests_charge_nothing(bad: dict[str, object], liv
 async def test_transcription_bills_the_measured_duration_not_the_claimed_one(
     live_server: ServerProcess, platform: Platform
 ) -> None:
-    model = await platform.model([("simulator", "sim-stt")], endpoint="transcription", category="audio",
-                                 unit="per_minute", input_price="0.006", output_price="0")
+    model = await platform.model(
+        [("simulator", "sim-stt")],
+        endpoint="transcription",
+        category="audio",
+        unit="per_minute",
+        input_price="0.006",
+        output_price="0",
+    )
     account = await platform.account("1")
     audio = wav_bytes(12.5)
     sdk = client(live_server, account.token)
-    result = sdk.audio.transcriptions.create(model=model, file=("talk.wav", audio, "audio/wav"),
-                                             extra_body={"duration_seconds": 1})
+    result = sdk.audio.transcriptions.create(
+        model=model, file=("talk.wav", audio, "audio/wav"), extra_body={"duration_seconds": 1}
+    )
     assert result.text
     per_request = ceil_div(25 * 6_000_000, 2 * 60)  # 12.5 s at $0.006 per minute, rounded up once
     for fmt in ("text", "srt", "vtt", "verbose_json"):
-        raw = httpx.post(f"{live_server.api_base}/audio/transcriptions",
-                         headers={"Authorization": f"Bearer {account.token}"},
-                         data={"model": model, "response_format": fmt, "duration_seconds": "0.1"},
-                         files={"file": ("talk.wav", audio, "audio/wav")})
+        raw = httpx.post(
+            f"{live_server.api_base}/audio/transcriptions",
+            headers={"Authorization": f"Bearer {account.token}"},
+            data={"model": model, "response_format": fmt, "duration_seconds": "0.1"},
+            files={"file": ("talk.wav", audio, "audio/wav")},
+        )
         assert raw.status_code == 200, raw.text
         assert raw.headers["x-modelsnest-audio-seconds"] == "12.500"
         if fmt == "srt":
@@ -125,16 +178,31 @@ async def test_transcription_bills_the_measured_duration_not_the_claimed_one(
 async def test_transcription_refuses_fake_audio_and_oversized_uploads_for_free(
     live_server: ServerProcess, platform: Platform
 ) -> None:
-    model = await platform.model([("simulator", "sim-stt")], endpoint="transcription", category="audio",
-                                 unit="per_second", input_price="0.0001", output_price="0")
+    model = await platform.model(
+        [("simulator", "sim-stt")],
+        endpoint="transcription",
+        category="audio",
+        unit="per_second",
+        input_price="0.0001",
+        output_price="0",
+    )
     account = await platform.account("1")
     headers = {"Authorization": f"Bearer {account.token}"}
     url = f"{live_server.api_base}/audio/transcriptions"
-    fake = httpx.post(url, headers=headers, data={"model": model},
-                      files={"file": ("song.mp3", b"this is not audio at all " * 100, "audio/mpeg")})
+    fake = httpx.post(
+        url,
+        headers=headers,
+        data={"model": model},
+        files={"file": ("song.mp3", b"this is not audio at all " * 100, "audio/mpeg")},
+    )
     assert fake.status_code == 400 and fake.json()["error"]["code"] == "AUDIO_UNDECODABLE"
-    huge = httpx.post(url, headers=headers, data={"model": model},
-                      files={"file": ("big.wav", b"\0" * (30 * 1024 * 1024), "audio/wav")}, timeout=60)
+    huge = httpx.post(
+        url,
+        headers=headers,
+        data={"model": model},
+        files={"file": ("big.wav", b"\0" * (30 * 1024 * 1024), "audio/wav")},
+        timeout=60,
+    )
     assert huge.status_code == 413 and huge.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
     missing = httpx.post(url, headers=headers, data={"model": model})
     assert missing.status_code == 400
@@ -142,18 +210,28 @@ async def test_transcription_refuses_fake_audio_and_oversized_uploads_for_free(
 
 
 async def test_speech_counts_characters_on_the_server(live_server: ServerProcess, platform: Platform) -> None:
-    model = await platform.model([("simulator", "sim-tts")], endpoint="speech", category="audio",
-                                 unit="per_1k_characters", input_price="0.015", output_price="0")
+    model = await platform.model(
+        [("simulator", "sim-tts")],
+        endpoint="speech",
+        category="audio",
+        unit="per_1k_characters",
+        input_price="0.015",
+        output_price="0",
+    )
     account = await platform.account("1")
     text = "Hello from Modelsnest, héllo wörld!"
     audio = client(live_server, account.token).audio.speech.create(
-        model=model, voice="alloy", input=text, response_format="wav")
+        model=model, voice="alloy", input=text, response_format="wav"
+    )
     data = audio.read()
     with wave.open(io.BytesIO(data)) as decoded:
         assert decoded.getnframes() > 0
     first = ceil_div(len(text) * 15_000_000, 1000)
-    ack = httpx.post(f"{live_server.api_base}/text-to-speech", headers={"Authorization": f"Bearer {account.token}"},
-                     json={"model": model, "text": "Twelve chars", "characters": 1})
+    ack = httpx.post(
+        f"{live_server.api_base}/text-to-speech",
+        headers={"Authorization": f"Bearer {account.token}"},
+        json={"model": model, "text": "Twelve chars", "characters": 1},
+    )
     body = exact_json(ack)
     assert ack.status_code == 200 and body["characters"] == 12
     fetched = httpx.get(body["audio"]["url"])
@@ -164,13 +242,24 @@ async def test_speech_counts_characters_on_the_server(live_server: ServerProcess
     assert (await platform.balance(account.user_id)).balance_nanos == nanos(1) - first - second
 
 
-async def test_video_is_an_async_job_billed_on_success_and_private(live_server: ServerProcess, platform: Platform) -> None:
-    model = await platform.model([("simulator", "sim-video")], endpoint="video", category="video",
-                                 unit="per_second", input_price="0.05", output_price="0")
+async def test_video_is_an_async_job_billed_on_success_and_private(
+    live_server: ServerProcess, platform: Platform
+) -> None:
+    model = await platform.model(
+        [("simulator", "sim-video")],
+        endpoint="video",
+        category="video",
+        unit="per_second",
+        input_price="0.05",
+        output_price="0",
+    )
     account, stranger = await platform.account("2"), await platform.account("1")
     headers = {"Authorization": f"Bearer {account.token}"}
-    submitted = httpx.post(f"{live_server.api_base}/video/generations", headers=headers,
-                           json={"model": model, "prompt": "waves at sunset", "duration": 4})
+    submitted = httpx.post(
+        f"{live_server.api_base}/video/generations",
+        headers=headers,
+        json={"model": model, "prompt": "waves at sunset", "duration": 4},
+    )
     assert submitted.status_code == 202
     job = submitted.json()
     assert job["status"] == "queued" and job["id"].startswith("vid_")
@@ -192,7 +281,10 @@ async def test_video_is_an_async_job_billed_on_success_and_private(live_server: 
     hidden = httpx.get(url, headers={"Authorization": f"Bearer {stranger.token}"})
     assert hidden.status_code == 404
     for bad in ({"duration": 0}, {"duration": 61}, {"prompt": ""}):
-        response = httpx.post(f"{live_server.api_base}/video/generations", headers=headers,
-                              json={"model": model, "prompt": "x", **bad})
+        response = httpx.post(
+            f"{live_server.api_base}/video/generations",
+            headers=headers,
+            json={"model": model, "prompt": "x", **bad},
+        )
         assert response.status_code == 400
     assert (await platform.balance(account.user_id)).balance_nanos == balance.balance_nanos

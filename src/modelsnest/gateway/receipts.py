@@ -12,6 +12,8 @@ def chat_billing(model: ModelInfo, price: PriceInfo, cost_nanos: int) -> dict[st
     return billing_json(model, cost_nanos)
 
 
-def unit_billing(model: ModelInfo, price: PriceInfo, cost_nanos: int, quantity: Any, unit: str) -> dict[str, Any]:
+def unit_billing(
+    model: ModelInfo, price: PriceInfo, cost_nanos: int, quantity: Any, unit: str
+) -> dict[str, Any]:
     """Per-unit endpoints add what was measured: how many units of which kind were billed."""
     return {**billing_json(model, cost_nanos), "billed_quantity": quantity, "billed_unit": unit}
