@@ -80,7 +80,7 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Set
         "log_level": "WARNING",
     }
     values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type,call-arg]
 
 
 @pytest.fixture

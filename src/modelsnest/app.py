@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
 
 from modelsnest import __version__
 from modelsnest.api import files, health
@@ -61,7 +60,6 @@ def create_app(
         title="Modelsnest",
         version=__version__,
         lifespan=lifespan,
-        default_response_class=ORJSONResponse,
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/openapi.json",

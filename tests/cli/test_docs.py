@@ -39,6 +39,14 @@ def test_every_setting_is_documented_with_its_default(field: str) -> None:
     assert f"`{name}`" in (ROOT / "README.md").read_text(), f"{name} is missing from the README's table"
 
 
+def test_nothing_documented_is_unknown_to_the_code() -> None:
+    known = {_env_name(field) for field in Settings.model_fields}
+    documented = {name for name in _documented_defaults() if not name.startswith("MODELSNEST_TEST_")}
+    assert documented - known == set()
+    in_readme = set(re.findall(r"`(MODELSNEST_[A-Z0-9_]+)`", (ROOT / "README.md").read_text()))
+    assert {name for name in in_readme if not name.startswith("MODELSNEST_TEST_")} - known == set()
+
+
 def test_readme_gives_the_two_commands_the_makefile_and_ci_run() -> None:
     readme = (ROOT / "README.md").read_text()
     makefile = (ROOT / "Makefile").read_text()

@@ -82,7 +82,7 @@ class FakeNovitaUpstream(FakeOpenAIUpstream):
         app.router.add_get("/v3/async/task-result", self.task_result)
         app.router.add_post("/v3/async/{endpoint:.+}", self.submit)
 
-    async def _check(self, request: web.Request) -> tuple[Any, web.Response | None]:
+    async def _check_task_call(self, request: web.Request) -> tuple[Any, web.Response | None]:
         recorded, _ = await self.record(request)
         b = self.behaviour
         await self.pause(b.headers_delay)
@@ -99,7 +99,7 @@ class FakeNovitaUpstream(FakeOpenAIUpstream):
         return recorded, None
 
     async def submit(self, request: web.Request) -> web.Response:
-        recorded, failed = await self._check(request)
+        recorded, failed = await self._check_task_call(request)
         if failed is not None:
             return failed
         body = recorded.json
@@ -113,7 +113,7 @@ class FakeNovitaUpstream(FakeOpenAIUpstream):
         return web.json_response({"task_id": task_id})
 
     async def task_result(self, request: web.Request) -> web.Response:
-        _, failed = await self._check(request)
+        _, failed = await self._check_task_call(request)
         if failed is not None:
             return failed
         task_id = request.query.get("task_id", "")

@@ -9,11 +9,13 @@ from collections.abc import AsyncIterator, Iterator
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from modelsnest.providers.errors import (
     ProviderAuthError,
     ProviderBadRequest,
     ProviderConnectError,
+    ProviderDownloadError,
     ProviderError,
     ProviderHTTPError,
     ProviderProtocolError,
@@ -29,6 +31,7 @@ from modelsnest.providers.http import (
     upstream_error_message,
 )
 from modelsnest.providers.types import ProviderConfig
+from tests.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.fakes.raw import RawServer
 
 
@@ -206,3 +209,49 @@ async def test_session_is_lazy_pooled_and_closed() -> None:
     await client.close()
     assert session.closed and client._session is None
     await client.close()  # idempotent
+
+
+async def test_downloads_never_carry_our_credentials(openai_upstream: FakeOpenAIUpstream) -> None:
+    config = ProviderConfig(name="t", kind="openai", total_timeout=5)
+    client = UpstreamHTTP(config, {"Authorization": "Bearer sk-secret"})
+    url = openai_upstream.host_file(b"\x89PNG\r\n\x1a\nrest", "image/png", ".png")
+    seen: list[str | None] = []
+
+    async def capture(request: web.Request) -> web.Response:
+        seen.append(request.headers.get("Authorization"))
+        raise web.HTTPFound(url)  # redirects are followed
+
+    app = web.Application()
+    app.router.add_get("/redirect", capture)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        redirect = f"http://127.0.0.1:{runner.addresses[0][1]}/redirect"
+        data, content_type = await client.download(redirect, limit=1000)
+        assert (data, content_type) == (b"\x89PNG\r\n\x1a\nrest", "image/png")
+        assert seen == [None] and len(openai_upstream.downloads) == 1
+        with pytest.raises(ProviderDownloadError, match="limit"):
+            await client.download(url, limit=4)
+    finally:
+        await client.close()
+        await runner.cleanup()
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/x", "not a url", "http://"])
+async def test_downloads_only_over_http(http: UpstreamHTTP, url: str) -> None:
+    with pytest.raises(ProviderDownloadError):
+        await http.download(url, limit=100)
+
+
+async def test_binary_answers_are_capped(http: UpstreamHTTP) -> None:
+    async with RawServer(b"x" * 5000, "audio/mpeg") as server:
+        data, content_type = await http.post_for_bytes(http.url(server.url, "/a"), b"{}", limit=5000)
+        assert len(data) == 5000 and content_type == "audio/mpeg"
+        with pytest.raises(ProviderProtocolError, match="limit"):
+            await http.post_for_bytes(http.url(server.url, "/a"), b"{}", limit=4999)
+
+
+async def test_get_json(openai_upstream: FakeOpenAIUpstream, http: UpstreamHTTP) -> None:
+    answer = await http.get_json(http.url(openai_upstream.url, "/_fake/state"))
+    assert answer == {"calls": 0, "disconnects": 0}

@@ -23,6 +23,8 @@ def create_engine(async_url: str, *, pool_size: int = 20, echo: bool = False) ->
         max_overflow=pool_size,
         pool_pre_ping=True,
         pool_recycle=1800,
+        # An unreachable server must fail in seconds, not hang a request or the CLI.
+        connect_args={"timeout": 10},
     )
 
 

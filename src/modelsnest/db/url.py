@@ -28,7 +28,8 @@ def to_async_url(url: str) -> str:
     try:
         parsed = make_url(url)
     except Exception as exc:  # sqlalchemy raises ArgumentError with a long message
-        raise UnsupportedDatabaseURL(f"not a database URL: {url!r}") from exc
+        # Never repeat the URL: it may carry a password.
+        raise UnsupportedDatabaseURL("not a database URL: use postgresql://… or sqlite:///…") from exc
     driver = _ASYNC_DRIVERS.get(parsed.drivername)
     if driver is None:
         raise UnsupportedDatabaseURL(
