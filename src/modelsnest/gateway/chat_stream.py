@@ -187,7 +187,11 @@ class ChatStreamResponse(Response):
         provisional = chat_cost(start.admission.price, start.prompt_estimate, outcome.delivered_tokens)
         start.gateway.spawn(
             billing.checkpoint(
-                start.gateway.sessions, hold_id=start.admission.hold_id, provisional_cost_nanos=provisional
+                start.gateway.sessions,
+                hold_id=start.admission.hold_id,
+                provisional_cost_nanos=provisional,
+                # A live stream must outlive the hold's TTL: the sweeper is for dead processes.
+                extend_seconds=start.gateway.settings.hold_ttl_seconds,
             )
         )
 
