@@ -12,11 +12,17 @@ from modelsnest.settings import Settings
 from tests import services
 from tests.fakes.fixtures import (  # noqa: F401  (fixtures for every test package)
     _anthropic_upstream_server,
+    _elevenlabs_upstream_server,
+    _novita_upstream_server,
     _openai_upstream_server,
     anthropic_upstream,
     anthropic_upstream_in_loop,
+    elevenlabs_upstream,
+    elevenlabs_upstream_in_loop,
     fake_upstream_process,
     openai_upstream,
+    novita_upstream,
+    novita_upstream_in_loop,
     openai_upstream_in_loop,
 )
 

@@ -66,9 +66,9 @@ class FakeElevenLabsUpstream(FakeUpstream):
         app.router.add_post("/v1/text-to-speech/{voice_id}", self.text_to_speech)
 
     async def text_to_speech(self, request: web.Request) -> web.Response:
-        recorded, _ = await self.record(request)
+        recorded, generation = await self.record(request)
         b = self.behaviour
-        await self.pause(b.headers_delay)
+        await self.delay_headers(generation)
         status = self.forced_failure()
         if status is not None:
             return self.error_response(

@@ -83,9 +83,9 @@ class FakeNovitaUpstream(FakeOpenAIUpstream):
         app.router.add_post("/v3/async/{endpoint:.+}", self.submit)
 
     async def _check_task_call(self, request: web.Request) -> tuple[Any, web.Response | None]:
-        recorded, _ = await self.record(request)
+        recorded, generation = await self.record(request)
         b = self.behaviour
-        await self.pause(b.headers_delay)
+        await self.delay_headers(generation)
         status = self.forced_failure()
         if status is not None:
             return recorded, self.error_response(

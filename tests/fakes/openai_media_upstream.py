@@ -94,9 +94,9 @@ class OpenAIMediaRoutes(FakeUpstream):
 
     async def _start(self, request: web.Request) -> tuple[RecordedRequest, web.Response | None]:
         """Record, wait, apply forced failures and the API key check."""
-        recorded, _ = await self.record(request)
+        recorded, generation = await self.record(request)
         b = self.behaviour
-        await self.pause(b.headers_delay)
+        await self.delay_headers(generation)
         status = self.forced_failure()
         if status is not None:
             body = (

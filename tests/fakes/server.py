@@ -193,6 +193,14 @@ class FakeUpstream:
         if seconds > 0:
             await asyncio.sleep(seconds)
 
+    async def delay_headers(self, generation: int) -> None:
+        """Wait ``Behaviour.headers_delay``; a client that gives up meanwhile is a disconnect."""
+        try:
+            await self.pause(self.behaviour.headers_delay)
+        except asyncio.CancelledError:
+            self.note_disconnect(generation)
+            raise
+
     async def _serve_file(self, request: web.Request) -> web.Response:
         self.downloads.append(request.path)
         status = self.behaviour.download_status

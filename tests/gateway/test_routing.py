@@ -34,7 +34,8 @@ async def test_a_failing_route_falls_back_to_the_next(
             first = await platform.provider("openai", f"http://127.0.0.1:{free_port()}/v1")
         elif failure == "timeout":
             broken.set(headers_delay=3.0)
-            first = await platform.provider("openai", broken.base_url, first_byte_timeout=0.5)
+            # Streams give up at the first byte, non-streamed answers at the total timeout.
+            first = await platform.provider("openai", broken.base_url, first_byte_timeout=0.5, total_timeout=1.0)
         else:
             broken.set(status=int(failure))
             first = await platform.provider("openai", broken.base_url)
@@ -83,7 +84,7 @@ async def test_all_routes_timing_out_is_504(live_server: ServerProcess, platform
     with FakeOpenAIUpstream() as slow:
         slow.set(headers_delay=3.0)
         model = await platform.model(
-            [(await platform.provider("openai", slow.base_url, first_byte_timeout=0.3), "a")]
+            [(await platform.provider("openai", slow.base_url, first_byte_timeout=0.3, total_timeout=0.6), "a")]
         )
         account = await platform.account("1")
         response = post(live_server, account.token, chat_body(model))

@@ -97,6 +97,8 @@ async def test_openai_voice_names_map_to_voice_ids(
     await provider.speech(speech(voice="Nova"), "eleven_v3")
     assert elevenlabs_upstream.last.path == f"/v1/text-to-speech/{OPENAI_VOICES['nova']}"
     assert set(OPENAI_VOICES) >= {"alloy", "echo", "fable", "onyx", "nova", "shimmer"}
+    await provider.speech(speech(voice="George"), "eleven_v3")
+    assert elevenlabs_upstream.last.path == f"/v1/text-to-speech/{GEORGE}"
     with pytest.raises(ProviderBadRequest, match="unknown voice"):
         await provider.speech(speech(voice="not a voice"), "eleven_v3")
 

@@ -19,8 +19,9 @@ aac       —                   ``ProviderUnsupported`` (no AAC encoder; the rou
 ========  ==================  =====================================================
 
 Voices: an ElevenLabs voice id (20 letters and digits) is used as given; OpenAI's voice names
-map to premade ElevenLabs voices (``OPENAI_VOICES``; ``extra["voices"]`` adds or overrides
-names); anything else is a ``ProviderBadRequest``.
+map to premade ElevenLabs voices (``OPENAI_VOICES``), as do those voices' own names
+(``VOICE_NAMES``: rachel, george, sarah, …), case-insensitively; ``extra["voices"]`` (name →
+voice id) adds or overrides names; anything else is a ``ProviderBadRequest``.
 
 ``speed`` goes to ``voice_settings.speed``, clamped to ElevenLabs' 0.7–1.2. ``extra`` fields
 of the request (``voice_settings``, ``language_code``, ``seed``, ``previous_text``, …) are
@@ -51,7 +52,14 @@ from modelsnest.providers.media_base import (
 from modelsnest.providers.media_types import SpeechRequest, SpeechResult
 from modelsnest.providers.types import ProviderConfig
 
-__all__ = ["DEFAULT_BASE_URL", "OPENAI_VOICES", "OUTPUT_FORMATS", "ElevenLabsProvider", "pcm_to_wav"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "OPENAI_VOICES",
+    "OUTPUT_FORMATS",
+    "VOICE_NAMES",
+    "ElevenLabsProvider",
+    "pcm_to_wav",
+]
 
 DEFAULT_BASE_URL = "https://api.elevenlabs.io"
 PCM_RATE = 24000
@@ -75,6 +83,20 @@ OPENAI_VOICES = {
     "sage": "CwhRBWXzGAHq8TQ4Fs17",  # Roger: confident American male
     "shimmer": "XrExE9yKIg1WjnnlVkGX",  # Matilda: warm American female
     "verse": "CYw3kZ02Hs0563khs1Fj",  # Dave: conversational British male
+}
+# The same premade voices by their ElevenLabs names.
+VOICE_NAMES = {
+    "rachel": OPENAI_VOICES["alloy"],
+    "domi": OPENAI_VOICES["ash"],
+    "george": OPENAI_VOICES["ballad"],
+    "aria": OPENAI_VOICES["coral"],
+    "charlie": OPENAI_VOICES["echo"],
+    "charlotte": OPENAI_VOICES["fable"],
+    "sarah": OPENAI_VOICES["nova"],
+    "adam": OPENAI_VOICES["onyx"],
+    "roger": OPENAI_VOICES["sage"],
+    "matilda": OPENAI_VOICES["shimmer"],
+    "dave": OPENAI_VOICES["verse"],
 }
 _VOICE_ID = re.compile(r"^[A-Za-z0-9]{20}$")
 _SPEED_RANGE = (0.7, 1.2)
@@ -108,13 +130,14 @@ class ElevenLabsProvider(NoChat, UnsupportedMedia):
         base = (config.base_url or DEFAULT_BASE_URL).rstrip("/").removesuffix("/v1")
         self._base_url = base
         voices = config.extra.get("voices")
-        self._voices = {**OPENAI_VOICES, **(voices if isinstance(voices, dict) else {})}
+        configured = {str(k).lower(): str(v) for k, v in (voices if isinstance(voices, dict) else {}).items()}
+        self._voices = {**VOICE_NAMES, **OPENAI_VOICES, **configured}
 
     def voice_id(self, voice: str) -> str:
         """The ElevenLabs voice id for ``voice`` (an id, or a mapped name)."""
         mapped = self._voices.get(voice.lower())
         if mapped:
-            return str(mapped)
+            return mapped
         if _VOICE_ID.match(voice):
             return voice
         raise ProviderBadRequest(

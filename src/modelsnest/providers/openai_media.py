@@ -129,10 +129,20 @@ class OpenAIMedia:
         answer = _answer_object(answer, "data", self.config.name)
         declared = answer.get("output_format")
         fallback = f"image/{declared}" if isinstance(declared, str) and declared else "image/png"
-        images = await asyncio.gather(*(self._image(item, fallback) for item in answer["data"]))
+        images = await self._images(answer["data"], fallback)
         if not images:
             raise ProviderProtocolError(f"{self.config.name}: the upstream returned no image")
-        return ImageResult(images=list(images), upstream_model=upstream_model)
+        return ImageResult(images=images, upstream_model=upstream_model)
+
+    async def _images(self, items: list[Any], fallback: str) -> list[GeneratedImage]:
+        """Decode or download every image concurrently; the first failure cancels the rest."""
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(self._image(item, fallback)) for item in items]
+        except ExceptionGroup as failed:
+            first = failed.exceptions[0]
+            raise first from first.__cause__
+        return [task.result() for task in tasks]
 
     async def _image(self, item: Any, fallback: str) -> GeneratedImage:
         item = as_mapping(item)

@@ -1,0 +1,174 @@
+"""The PostgreSQL hot ledger: a raw asyncpg pool, one prepared statement (cached per
+connection by asyncpg) and one round trip per common-path operation. See ``_pg_sql``."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from modelsnest.billing import holds, settlement
+from modelsnest.billing.hot import _pg_sql as sql
+from modelsnest.billing.hot._common import (
+    Encoder,
+    check_release_usage,
+    checked_cost,
+    delegate_hold,
+    hold_request,
+    insufficient,
+    ledger_description,
+    usage_daily_values,
+    usage_log_values,
+)
+from modelsnest.billing.types import HoldResult, SettleResult, UsageRecord
+from modelsnest.db.base import utcnow
+from modelsnest.db.engine import SessionFactory
+
+# A statement that failed on one of these was rolled back whole, so nothing was written:
+# the reference implementation can safely redo the call and give the exact answer
+# (a replay, NotFound for an unknown API key, Conflict for a reused request id, …).
+_HAND_OVER = (asyncpg.IntegrityConstraintViolationError, asyncpg.TransactionRollbackError)
+_SQLALCHEMY_ONLY = ("prepared_statement_cache_size", "prepared_statement_name_func", "async_fallback")
+
+
+def connect_args(async_database_url: str) -> tuple[str, dict[str, Any]]:
+    """asyncpg's DSN and keyword arguments for the URL SQLAlchemy is given.
+
+    ``ssl`` (what ``db.url.to_async_url`` makes of ``sslmode``) goes to asyncpg as its
+    ``ssl`` argument; SQLAlchemy's own query options are dropped."""
+    url = make_url(async_database_url)
+    query = {k: v for k, v in url.query.items() if k not in _SQLALCHEMY_ONLY}
+    kwargs: dict[str, Any] = {}
+    if "ssl" in query:
+        kwargs["ssl"] = query.pop("ssl")
+    dsn = url.set(drivername="postgresql", query=query).render_as_string(hide_password=False)
+    return dsn, kwargs
+
+
+class PostgresHotLedger:
+    backend = "postgresql"
+
+    def __init__(
+        self, async_database_url: str, sessions: SessionFactory, encoder: Encoder, *, pool_size: int
+    ) -> None:
+        self._dsn, self._connect_kwargs = connect_args(async_database_url)
+        self._sessions = sessions
+        self._encoder = encoder
+        self._pool_size = pool_size
+        self._pool: Any = None
+        self._opening = asyncio.Lock()
+        self._closed = False
+
+    async def _get_pool(self) -> Any:
+        if self._pool is None:
+            async with self._opening:
+                if self._closed:
+                    raise RuntimeError("the hot ledger is closed")
+                if self._pool is None:
+                    self._pool = await asyncpg.create_pool(
+                        self._dsn,
+                        min_size=min(2, self._pool_size),
+                        max_size=self._pool_size,
+                        server_settings={"application_name": "modelsnest-hot-ledger"},
+                        **self._connect_kwargs,
+                    )
+        return self._pool
+
+    async def hold(
+        self,
+        *,
+        user_id: int,
+        amount_nanos: int,
+        idempotency_key: str,
+        api_token_id: int | None = None,
+        request_id: str | None = None,
+        ttl_seconds: int = 900,
+        meta: dict[str, Any] | None = None,
+    ) -> HoldResult:
+        request = hold_request(
+            user_id=user_id,
+            amount_nanos=amount_nanos,
+            idempotency_key=idempotency_key,
+            api_token_id=api_token_id,
+            request_id=request_id,
+            ttl_seconds=ttl_seconds,
+            meta=meta,
+        )
+        pool = await self._get_pool()
+        enc = self._encoder
+        try:
+            created = await pool.fetchval(
+                sql.HOLD,
+                request.hold_id,
+                request.user_id,
+                request.amount,
+                request.api_token_id,
+                request.request_id,
+                request.key,
+                enc.json(request.meta),
+                enc.time(request.now),
+                enc.time(request.expires_at),
+            )
+        except _HAND_OVER:  # the key is taken (a replay), or the API key does not exist
+            return await delegate_hold(self._sessions, request)
+        if created is not None:
+            return request.result()
+        refused = await pool.fetchrow(sql.HOLD_REFUSED, request.key, request.user_id)
+        if refused["taken"] or request.amount == 0:  # a replay, or a free call without an account
+            return await delegate_hold(self._sessions, request)
+        raise insufficient(request.amount, refused["available"])
+
+    async def settle(self, *, hold_id: str, cost_nanos: int, usage: UsageRecord) -> SettleResult:
+        cost = checked_cost(cost_nanos, usage)
+        now = utcnow()
+        enc = self._encoder
+        pool = await self._get_pool()
+        try:
+            row = await pool.fetchrow(
+                sql.SETTLE,
+                hold_id,
+                usage.user_id,
+                cost,
+                enc.time(now),
+                ledger_description(usage),
+                usage.api_token_id,
+                *usage_log_values(enc, usage, cost=cost, now=now),
+                *usage_daily_values(enc, usage, cost=cost, now=now),
+            )
+        except _HAND_OVER:
+            row = None
+        if row is None:
+            return await settlement.settle(self._sessions, hold_id=hold_id, cost_nanos=cost, usage=usage)
+        transaction_id = row["transaction_id"]
+        return SettleResult(hold_id, transaction_id, cost, int(row["balance_nanos"]), replayed=False)
+
+    async def release(self, *, hold_id: str, usage: UsageRecord | None = None) -> None:
+        check_release_usage(usage)
+        now = utcnow()
+        enc = self._encoder
+        pool = await self._get_pool()
+        try:
+            if usage is None:
+                released = await pool.fetchval(sql.RELEASE, hold_id, enc.time(now))
+            else:
+                released = await pool.fetchval(
+                    sql.RELEASE_WITH_USAGE,
+                    hold_id,
+                    enc.time(now),
+                    usage.user_id,
+                    *usage_log_values(enc, usage, cost=0, now=now),
+                    *usage_daily_values(enc, usage, cost=0, now=now),
+                )
+        except _HAND_OVER:
+            released = 0
+        if not released:  # already released (a no-op), settled, unknown, or not this user's
+            await holds.release(self._sessions, hold_id=hold_id, usage=usage)
+
+    async def close(self) -> None:
+        async with self._opening:
+            self._closed = True
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
