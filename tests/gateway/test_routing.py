@@ -35,7 +35,9 @@ async def test_a_failing_route_falls_back_to_the_next(
         elif failure == "timeout":
             broken.set(headers_delay=3.0)
             # Streams give up at the first byte, non-streamed answers at the total timeout.
-            first = await platform.provider("openai", broken.base_url, first_byte_timeout=0.5, total_timeout=1.0)
+            first = await platform.provider(
+                "openai", broken.base_url, first_byte_timeout=0.5, total_timeout=1.0
+            )
         else:
             broken.set(status=int(failure))
             first = await platform.provider("openai", broken.base_url)
@@ -84,7 +86,14 @@ async def test_all_routes_timing_out_is_504(live_server: ServerProcess, platform
     with FakeOpenAIUpstream() as slow:
         slow.set(headers_delay=3.0)
         model = await platform.model(
-            [(await platform.provider("openai", slow.base_url, first_byte_timeout=0.3, total_timeout=0.6), "a")]
+            [
+                (
+                    await platform.provider(
+                        "openai", slow.base_url, first_byte_timeout=0.3, total_timeout=0.6
+                    ),
+                    "a",
+                )
+            ]
         )
         account = await platform.account("1")
         response = post(live_server, account.token, chat_body(model))

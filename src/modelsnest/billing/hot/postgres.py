@@ -72,6 +72,7 @@ class PostgresHotLedger:
                         min_size=min(2, self._pool_size),
                         max_size=self._pool_size,
                         server_settings={"application_name": "modelsnest-hot-ledger"},
+                        timeout=10,  # as db.engine: an unreachable server fails in seconds
                         **self._connect_kwargs,
                     )
         return self._pool
