@@ -43,6 +43,6 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-## bench: the gateway benchmark (scripts/bench), when present
+## bench: the gateway benchmark, side by side with the machine's limit (see bench/README.md)
 bench: $(STAMP)
-	@if [ -x scripts/bench ]; then scripts/bench; else echo "scripts/bench is not there yet: benchmark figures are pending"; fi
+	bench/run.sh
