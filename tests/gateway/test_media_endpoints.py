@@ -288,3 +288,35 @@ async def test_video_is_an_async_job_billed_on_success_and_private(
         )
         assert response.status_code == 400
     assert (await platform.balance(account.user_id)).balance_nanos == balance.balance_nanos
+
+
+async def test_video_jobs_survive_a_server_restart(
+    live_database: str, platform: Platform, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from tests.live import start_server
+
+    model = await platform.model([("simulator", "sim-video")], endpoint="video", category="video",
+                                 unit="per_second", input_price="0.05", output_price="0")
+    account = await platform.account("1")
+    headers = {"Authorization": f"Bearer {account.token}"}
+    first = start_server(live_database, tmp_path_factory.mktemp("before"),
+                         extra_env={"MODELSNEST_VIDEO_POLL_SECONDS": "3"})
+    try:
+        job = httpx.post(f"{first.api_base}/video/generations", headers=headers,
+                         json={"model": model, "prompt": "restart me", "duration": 2}).json()
+    finally:
+        first.stop()  # dies before it ever polls the job
+    assert (await platform.balance(account.user_id)).reserved_nanos == 2 * 50_000_000
+    second = start_server(live_database, tmp_path_factory.mktemp("after"))
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            state = httpx.get(f"{second.api_base}/video/generations/{job['id']}", headers=headers).json()
+            if state["status"] in ("succeeded", "failed"):
+                break
+            await asyncio.sleep(0.3)
+    finally:
+        second.stop()
+    assert state["status"] == "succeeded"
+    balance = await platform.balance(account.user_id)
+    assert balance.balance_nanos == nanos(1) - 2 * 50_000_000 and balance.reserved_nanos == 0
