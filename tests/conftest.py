@@ -20,9 +20,9 @@ from tests.fakes.fixtures import (  # noqa: F401  (fixtures for every test packa
     elevenlabs_upstream,
     elevenlabs_upstream_in_loop,
     fake_upstream_process,
-    openai_upstream,
     novita_upstream,
     novita_upstream_in_loop,
+    openai_upstream,
     openai_upstream_in_loop,
 )
 

@@ -21,6 +21,7 @@ WORKERS = 64
 ROUNDS = {"hot": 8, "reference": 2}  # per worker; the reference is slow on SQLite
 USERS = 8
 HOLD, COST = 2_000_003, 1_234_567
+RATE, PACED_SECONDS = 500, 2.0  # requests/s of one of 2 processes at 1000 requests/s
 
 pytestmark = pytest.mark.slow
 
@@ -39,8 +40,12 @@ class Timings:
     wall: float = 0.0
 
     def mean_us(self, which: str) -> float:
-        values = getattr(self, which)
+        values: list[float] = getattr(self, which)
         return sum(values) / len(values) * 1e6
+
+    def p99_us(self, which: str) -> float:
+        values: list[float] = sorted(getattr(self, which))
+        return values[int(len(values) * 0.99)] * 1e6
 
     @property
     def pairs_per_second(self) -> float:
@@ -86,6 +91,24 @@ async def concurrent(ledger: HotLedger, users: list[int], tokens: list[int], rou
     return timings
 
 
+async def paced(ledger: HotLedger, users: list[int], tokens: list[int]) -> Timings:
+    """Open loop: a new request every 1/RATE s whatever the previous ones are doing, as a
+    gateway process at its share of the target load (1000 requests/s over 2 processes)."""
+    timings = Timings()
+    tasks = []
+    started = time.perf_counter()
+    for i in range(int(RATE * PACED_SECONDS)):
+        delay = started + i / RATE - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(
+            asyncio.create_task(pair(ledger, users[i % len(users)], tokens[i % len(users)], timings))
+        )
+    await asyncio.gather(*tasks)
+    timings.wall = time.perf_counter() - started
+    return timings
+
+
 async def test_hot_ledger_benchmark(
     runtime: Runtime, hot: HotLedger, make_user: MakeUser, make_api_token: MakeApiToken
 ) -> None:
@@ -113,6 +136,11 @@ async def test_hot_ledger_benchmark(
         f"hot ledger {name}, {WORKERS}-way concurrent: hold {h.mean_us('hold'):.0f} us, "
         f"settle {h.mean_us('settle'):.0f} us, {h.pairs_per_second:.0f} hold+settle/s "
         f"(reference {r.mean_us('hold'):.0f}/{r.mean_us('settle'):.0f} us, {r.pairs_per_second:.0f}/s)"
+    )
+    h = await paced(hot, users, tokens)
+    print(
+        f"hot ledger {name}, {RATE}/s paced for {PACED_SECONDS:.0f} s: hold {h.mean_us('hold'):.0f} us "
+        f"(p99 {h.p99_us('hold'):.0f}), settle {h.mean_us('settle'):.0f} us (p99 {h.p99_us('settle'):.0f})"
     )
     assert await billing.verify_invariants(sessions) == []
     for u in users:

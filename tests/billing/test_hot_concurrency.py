@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
 
 import pytest
 
@@ -150,7 +151,9 @@ async def test_one_hold_finished_by_many_at_once_is_charged_once(
     for _ in range(5):
         held = await hot.hold(user_id=user, amount_nanos=PRICE, idempotency_key=new_key())
         usage = usage_for(user)
-        calls = [hot.settle(hold_id=held.hold_id, cost_nanos=PRICE - 1, usage=usage) for _ in range(3)]
+        calls: list[Coroutine[Any, Any, object]] = [
+            hot.settle(hold_id=held.hold_id, cost_nanos=PRICE - 1, usage=usage) for _ in range(3)
+        ]
         calls += [other.settle(hold_id=held.hold_id, cost_nanos=PRICE - 1, usage=usage) for _ in range(3)]
         calls += [other.release(hold_id=held.hold_id), hot.release(hold_id=held.hold_id)]
         results = await asyncio.gather(*calls, return_exceptions=True)

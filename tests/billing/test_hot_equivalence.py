@@ -224,8 +224,15 @@ def shape(text: str | None) -> str | None:
 
 async def snapshot(a: Actor, sessions: SessionFactory) -> dict[str, Any]:
     """Every row the script touched, ids and timestamps replaced by what they mean."""
-    c, l, h, ul, ud, t = (_db.credits, _db.ledger, _db.holds, _db.usage_logs, _db.usage_daily, _db.api_tokens)
-    ledger_rows = await rows(sessions, l, l.c.user_id == a.user, [l.c.id])
+    c, tx, h, ul, ud, t = (
+        _db.credits,
+        _db.ledger,
+        _db.holds,
+        _db.usage_logs,
+        _db.usage_daily,
+        _db.api_tokens,
+    )
+    ledger_rows = await rows(sessions, tx, tx.c.user_id == a.user, [tx.c.id])
     position = {r["id"]: i for i, r in enumerate(ledger_rows)}
     step_of = {hold_id: step for step, hold_id in a.holds.items()}
 

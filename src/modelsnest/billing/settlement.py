@@ -124,7 +124,8 @@ async def _debit(session: AsyncSession, user_id: int, *, held: int, cost: int) -
             select(c.balance_nanos, c.reserved_nanos).where(c.user_id == user_id).with_for_update()
         )
     ).one()
-    charge = held + current.balance_nanos - current.reserved_nanos
+    # Others may have freed credits since the gated update failed: never take more than the cost.
+    charge = min(cost, held + current.balance_nanos - current.reserved_nanos)
     return charge, int((await session.execute(take(charge))).scalar_one())
 
 

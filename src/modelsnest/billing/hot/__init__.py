@@ -17,6 +17,16 @@ hold and settle must each cost well under 1 ms. This package gets there with
   queued so far in one ``BEGIN IMMEDIATE … COMMIT`` with a SAVEPOINT per job (``sqlite``,
   ``_writer``).
 
+Measured with ``pytest tests/billing/test_hot_bench.py -s`` on the same machine (mean per call;
+hot vs reference; sequential / 500 requests/s paced, one process):
+
+* SQLite: hold 0.18 / 0.31 ms, settle 0.29 / 0.43 ms (reference 1.8 / 4.4 ms sequential);
+  64-way concurrent ≈ 5 300 hold+settle pairs/s (reference ≈ 100/s).
+* PostgreSQL: hold 0.42–0.58 / 0.9 ms, settle 0.54–0.75 / 1.0 ms (reference 2.0 / 4.6 ms
+  sequential); 64-way ≈ 1 000–1 400 pairs/s (reference ≈ 110/s). What is left is the server:
+  the WAL flush of each commit (≈ 0.25–0.45 ms here) and ≈ 0.7 ms of server CPU per pair
+  (index upkeep, FK triggers); settle as two statements in a transaction measured ≈ 1.1 ms.
+
 It MIRRORS the reference functions, which remain the specification: same rows and columns in
 ``user_credits``, ``credit_holds``, ``credit_transactions`` (``settle:{hold_id}`` key, balance
 after), ``usage_logs``, ``usage_daily`` and ``api_tokens.spent_nanos``; same hold ids, status

@@ -30,21 +30,31 @@ from modelsnest.db.engine import SessionFactory
 # the reference implementation can safely redo the call and give the exact answer
 # (a replay, NotFound for an unknown API key, Conflict for a reused request id, …).
 _HAND_OVER = (asyncpg.IntegrityConstraintViolationError, asyncpg.TransactionRollbackError)
-_SQLALCHEMY_ONLY = ("prepared_statement_cache_size", "prepared_statement_name_func", "async_fallback")
+_SQLALCHEMY_ONLY = ("prepared_statement_name_func", "async_fallback")
 
 
 def connect_args(async_database_url: str) -> tuple[str, dict[str, Any]]:
     """asyncpg's DSN and keyword arguments for the URL SQLAlchemy is given.
 
     ``ssl`` (what ``db.url.to_async_url`` makes of ``sslmode``) goes to asyncpg as its
-    ``ssl`` argument; SQLAlchemy's own query options are dropped."""
+    ``ssl`` argument; SQLAlchemy's ``prepared_statement_cache_size`` (0 behind PgBouncer in
+    transaction mode) becomes asyncpg's ``statement_cache_size``; its other options are dropped."""
     url = make_url(async_database_url)
     query = {k: v for k, v in url.query.items() if k not in _SQLALCHEMY_ONLY}
     kwargs: dict[str, Any] = {}
     if "ssl" in query:
         kwargs["ssl"] = query.pop("ssl")
+    if "prepared_statement_cache_size" in query:
+        kwargs["statement_cache_size"] = int(str(query.pop("prepared_statement_cache_size")))
     dsn = url.set(drivername="postgresql", query=query).render_as_string(hide_password=False)
     return dsn, kwargs
+
+
+async def _keep_session(connection: Any) -> None:
+    """The pool's reset on release. asyncpg's default runs ``RESET ALL; UNLISTEN *; …``, one
+    more round trip per call; these connections only ever run the single autocommit statements
+    below (no SET, LISTEN, advisory lock, cursor or open transaction), so there is nothing to
+    reset. A connection whose statement was cancelled is still cleaned up by asyncpg itself."""
 
 
 class PostgresHotLedger:
@@ -57,6 +67,7 @@ class PostgresHotLedger:
         self._sessions = sessions
         self._encoder = encoder
         self._pool_size = pool_size
+        self.server_settings = {"application_name": "modelsnest-hot-ledger"}
         self._pool: Any = None
         self._opening = asyncio.Lock()
         self._closed = False
@@ -71,8 +82,9 @@ class PostgresHotLedger:
                         self._dsn,
                         min_size=min(2, self._pool_size),
                         max_size=self._pool_size,
-                        server_settings={"application_name": "modelsnest-hot-ledger"},
+                        server_settings=self.server_settings,
                         timeout=10,  # as db.engine: an unreachable server fails in seconds
+                        reset=_keep_session,
                         **self._connect_kwargs,
                     )
         return self._pool
