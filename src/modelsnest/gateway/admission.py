@@ -105,8 +105,7 @@ async def admit(
         raise RateLimited("this API key has reached its spend limit", retry_after=3600)
     await gateway.limits.concurrency.enter(principal.user_id, gateway.settings.user_concurrency_limit)
     try:
-        hold = await billing.hold(
-            gateway.sessions,
+        hold = await gateway.ledger.hold(
             user_id=principal.user_id,
             amount_nanos=hold_nanos,
             idempotency_key=f"hold:{request_id}",
@@ -192,6 +191,6 @@ async def abort(gateway: Gateway, admission: Admission, usage: billing.UsageReco
     """The request failed: release the whole hold (no error costs anything) and log it."""
     try:
         if admission.hold_id is not None:
-            await billing.release(gateway.sessions, hold_id=admission.hold_id, usage=usage)
+            await gateway.ledger.release(hold_id=admission.hold_id, usage=usage)
     finally:
         await admission.free_slot(gateway)

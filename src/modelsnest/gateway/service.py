@@ -12,6 +12,7 @@ from typing import Any
 
 from modelsnest.auth.key_verifier import ApiKeyVerifier
 from modelsnest.billing import run_sweeper
+from modelsnest.billing.hot import HotLedger, create_hot_ledger
 from modelsnest.catalog.cache import CatalogCache
 from modelsnest.catalog.providers import record_provider_health
 from modelsnest.crypto import SecretBox
@@ -38,6 +39,7 @@ class Gateway:
     breaker: CircuitBreaker
     pool: ProviderPool
     media: MediaStore
+    ledger: HotLedger
     redis: Any | None = None
     rng: random.Random = field(default_factory=random.Random)
     _health_events: asyncio.Queue[HealthEvent] = field(default_factory=asyncio.Queue)
@@ -122,6 +124,7 @@ class Gateway:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await self.ledger.close()
         await self.pool.close()
         if self.redis is not None:
             await self.redis.aclose()

@@ -17,15 +17,18 @@ hold and settle must each cost well under 1 ms. This package gets there with
   queued so far in one ``BEGIN IMMEDIATE … COMMIT`` with a SAVEPOINT per job (``sqlite``,
   ``_writer``).
 
-Measured with ``pytest tests/billing/test_hot_bench.py -s`` on the same machine (mean per call;
-hot vs reference; sequential / 500 requests/s paced, one process):
+Measured with ``pytest tests/billing/test_hot_bench.py -s`` on the same machine (mean per call,
+one process; sequential, then paced at 500 requests/s = one of 2 processes at 1000/s):
 
-* SQLite: hold 0.18 / 0.31 ms, settle 0.29 / 0.43 ms (reference 1.8 / 4.4 ms sequential);
-  64-way concurrent ≈ 5 300 hold+settle pairs/s (reference ≈ 100/s).
-* PostgreSQL: hold 0.42–0.58 / 0.9 ms, settle 0.54–0.75 / 1.0 ms (reference 2.0 / 4.6 ms
-  sequential); 64-way ≈ 1 000–1 400 pairs/s (reference ≈ 110/s). What is left is the server:
-  the WAL flush of each commit (≈ 0.25–0.45 ms here) and ≈ 0.7 ms of server CPU per pair
-  (index upkeep, FK triggers); settle as two statements in a transaction measured ≈ 1.1 ms.
+* SQLite: hold 0.18–0.31 ms / 0.23–0.38 ms, settle 0.29–0.46 ms / 0.33–0.43 ms (reference
+  1.8–2.9 / 4.4–6.9 ms sequential); 64-way concurrent 3 700–6 100 hold+settle pairs/s thanks to
+  group commit (reference ≈ 100/s).
+* PostgreSQL: hold 0.42–0.58 ms / 0.46–0.60 ms (p99 0.8–3), settle 0.54–0.75 ms / 0.6–0.79 ms
+  (p99 1.2–3) (reference 2.0–3.0 / 4.6–6.5 ms sequential); 64-way 950–1 500 pairs/s
+  (reference 90–140/s). What is left is the server: the WAL flush of each commit (0.25–0.45 ms
+  on this disk) and ≈ 0.7 ms of server CPU per pair (index upkeep, FK triggers). Settle as two
+  statements in one transaction (a second UPDATE for the hold's transaction id) measured 1.0–1.15
+  ms against 0.56–0.67 ms for the single statement.
 
 It MIRRORS the reference functions, which remain the specification: same rows and columns in
 ``user_credits``, ``credit_holds``, ``credit_transactions`` (``settle:{hold_id}`` key, balance
