@@ -145,9 +145,7 @@ async def finish(
     """Settle exactly (usage row committed before the client sees the answer), free the slot."""
     try:
         assert admission.hold_id is not None
-        result = await billing.settle(
-            gateway.sessions, hold_id=admission.hold_id, cost_nanos=cost_nanos, usage=usage
-        )
+        result = await gateway.ledger.settle(hold_id=admission.hold_id, cost_nanos=cost_nanos, usage=usage)
     except Exception as exc:
         # The hold stays until the sweeper resolves it; the client gets no unpaid content.
         log.error("settlement of %s failed: %r", admission.request_id, exc)

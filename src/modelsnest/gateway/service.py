@@ -68,6 +68,7 @@ class Gateway:
             media=MediaStore(
                 sessions, settings.var_dir / "media", "", ttl_seconds=settings.media_ttl_seconds
             ),
+            ledger=create_hot_ledger(settings.async_database_url, sessions, pool_size=settings.db_pool_size),
             redis=redis,
         )
         gateway.breaker.on_event = gateway._health_events.put_nowait
