@@ -295,15 +295,25 @@ async def test_video_jobs_survive_a_server_restart(
 ) -> None:
     from tests.live import start_server
 
-    model = await platform.model([("simulator", "sim-video")], endpoint="video", category="video",
-                                 unit="per_second", input_price="0.05", output_price="0")
+    model = await platform.model(
+        [("simulator", "sim-video")],
+        endpoint="video",
+        category="video",
+        unit="per_second",
+        input_price="0.05",
+        output_price="0",
+    )
     account = await platform.account("1")
     headers = {"Authorization": f"Bearer {account.token}"}
-    first = start_server(live_database, tmp_path_factory.mktemp("before"),
-                         extra_env={"MODELSNEST_VIDEO_POLL_SECONDS": "3"})
+    first = start_server(
+        live_database, tmp_path_factory.mktemp("before"), extra_env={"MODELSNEST_VIDEO_POLL_SECONDS": "3"}
+    )
     try:
-        job = httpx.post(f"{first.api_base}/video/generations", headers=headers,
-                         json={"model": model, "prompt": "restart me", "duration": 2}).json()
+        job = httpx.post(
+            f"{first.api_base}/video/generations",
+            headers=headers,
+            json={"model": model, "prompt": "restart me", "duration": 2},
+        ).json()
     finally:
         first.stop()  # dies before it ever polls the job
     assert (await platform.balance(account.user_id)).reserved_nanos == 2 * 50_000_000
