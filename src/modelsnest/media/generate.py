@@ -14,10 +14,11 @@ import math
 import random
 import wave
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
-import numpy as np
-import soundfile
-from PIL import Image, ImageDraw, ImageFont
+if TYPE_CHECKING:  # numpy, Pillow and soundfile load on first use: servers start faster
+    import numpy as np
+    from PIL import Image
 
 from modelsnest.media.errors import UnsupportedAudioFormat
 
@@ -45,6 +46,8 @@ def _check_size(width: int, height: int) -> None:
 
 def _background(width: int, height: int, rng: random.Random) -> Image.Image:
     """A two-axis colour gradient, built from Pillow's gradients (no per-pixel Python)."""
+    from PIL import Image
+
     horizontal = Image.linear_gradient("L").rotate(90).resize((width, height))
     vertical = Image.linear_gradient("L").resize((width, height))
     start = [rng.randrange(256) for _ in range(3)]
@@ -58,6 +61,8 @@ def _background(width: int, height: int, rng: random.Random) -> Image.Image:
 
 
 def _shapes(image: Image.Image, rng: random.Random, count: int) -> None:
+    from PIL import ImageDraw
+
     draw = ImageDraw.Draw(image)
     width, height = image.size
     for _ in range(count):
@@ -69,6 +74,8 @@ def _shapes(image: Image.Image, rng: random.Random, count: int) -> None:
 
 def png_image(width: int, height: int, seed: int, label: str | None = None) -> bytes:
     """A real PNG: a seeded gradient with shapes and, optionally, a caption."""
+    from PIL import ImageDraw, ImageFont
+
     _check_size(width, height)
     rng = random.Random(seed)
     image = _background(width, height, rng)
@@ -92,6 +99,8 @@ def png_image(width: int, height: int, seed: int, label: str | None = None) -> b
 def animated_gif(width: int, height: int, frames: int, seed: int, frame_ms: int = 100) -> bytes:
     """A real looping animated GIF (our stand-in for a generated video): a ball crossing a
     seeded gradient. Every frame differs, so Pillow keeps them all."""
+    from PIL import Image, ImageDraw
+
     _check_size(width, height)
     if not 2 <= frames <= MAX_GIF_FRAMES:
         raise ValueError(f"an animated GIF needs 2 to {MAX_GIF_FRAMES} frames")
@@ -120,6 +129,8 @@ def speech_duration_for_text(text: str) -> Fraction:
 
 def _speech_samples(count: int, sample_rate: int, seed: int) -> np.ndarray:
     """Syllable-like tone bursts (gliding pitch, two harmonics, smooth envelope) with pauses."""
+    import numpy as np
+
     rng = np.random.default_rng(seed)
     out = np.zeros(count, dtype=np.float64)
     pos = 0
@@ -170,6 +181,9 @@ def encode_audio(wav_bytes: bytes, fmt: str) -> tuple[bytes, str]:
     pcm (raw 16-bit little-endian samples, the WAV's own rate) are produced; aac raises
     ``UnsupportedAudioFormat``.
     """
+    import numpy as np
+    import soundfile
+
     if fmt not in TTS_FORMATS:
         raise UnsupportedAudioFormat(
             f"Unknown audio format {fmt!r}; expected one of {', '.join(TTS_FORMATS)}."

@@ -31,9 +31,8 @@ import hashlib
 import random
 import time
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import orjson
 
 from modelsnest.media import AudioDecodeError, UnsupportedAudioFormat, probe_audio
@@ -62,6 +61,9 @@ from modelsnest.providers.media_types import (
     VideoTask,
 )
 from modelsnest.providers.types import ProviderConfig, Usage
+
+if TYPE_CHECKING:  # numpy loads on first use: servers start faster
+    import numpy as np
 
 __all__ = ["EMBEDDING_DIMENSIONS", "SimulatedMedia", "embedding_vector"]
 
@@ -97,6 +99,8 @@ def _seed(*parts: object) -> int:
 
 def embedding_vector(item: Any, dimensions: int) -> np.ndarray:
     """The unit float32 vector of one input (a string or a token array)."""
+    import numpy as np
+
     rng = np.random.default_rng(_seed("embedding", item))
     vector = rng.standard_normal(dimensions)
     return np.asarray(vector / np.linalg.norm(vector), dtype="<f4")
@@ -182,6 +186,8 @@ class SimulatedMedia:
         full = self._full_dimensions(upstream_model)
         dimensions = self._dimensions(request, upstream_model)
         as_base64 = request.get("encoding_format") == "base64"
+        import numpy as np
+
         data = []
         for index, item in enumerate(items):
             vector = embedding_vector(item, full)[:dimensions]
