@@ -12,6 +12,7 @@ from modelsnest import __version__
 from modelsnest.api import files, health
 from modelsnest.api import v1 as api_v1
 from modelsnest.api.errors import install_error_handlers
+from modelsnest.api.fast_lane import FastLane
 from modelsnest.db.migrate import check_schema_current
 from modelsnest.gateway.service import Gateway
 from modelsnest.gateway.video import run_video_poller
@@ -68,5 +69,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(api_v1.router)
     app.include_router(files.router)
+    # Added first, so it runs inside RequestIdMiddleware (which every request passes first).
+    app.add_middleware(FastLane)
     app.add_middleware(RequestIdMiddleware)
     return app

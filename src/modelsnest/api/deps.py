@@ -11,22 +11,26 @@ from modelsnest.gateway.service import Gateway
 from modelsnest.runtime import Runtime
 
 
-def get_runtime(request: Request) -> Runtime:
+# Every dependency is ``async def``: FastAPI runs plain ``def`` ones in a thread pool, a
+# thread hop per dependency per request.
+
+
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
-def get_gateway(request: Request) -> Gateway:
+async def get_gateway(request: Request) -> Gateway:
     gateway: Gateway = request.app.state.gateway
     return gateway
 
 
-def request_id(request: Request) -> str:
+async def request_id(request: Request) -> str:
     return str(request.scope.get("state", {}).get("request_id") or "")
 
 
 async def api_key(request: Request) -> ApiKeyPrincipal:
-    gateway = get_gateway(request)
+    gateway: Gateway = request.app.state.gateway
     return await gateway.keys.verify(request.headers.get("authorization"))
 
 
