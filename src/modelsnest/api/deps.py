@@ -10,7 +10,6 @@ from modelsnest.auth.key_verifier import ApiKeyPrincipal
 from modelsnest.gateway.service import Gateway
 from modelsnest.runtime import Runtime
 
-
 # Every dependency is ``async def``: FastAPI runs plain ``def`` ones in a thread pool, a
 # thread hop per dependency per request.
 
