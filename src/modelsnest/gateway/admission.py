@@ -156,6 +156,36 @@ async def finish(
     return result
 
 
+async def finish_served(
+    gateway: Gateway,
+    admission: Admission,
+    served: Served,
+    endpoint: str,
+    started: float,
+    *,
+    cost_nanos: int,
+    tokens: int = 0,
+    **fields: Any,
+) -> billing.SettleResult:
+    """``finish`` for a request a route answered: the usage row names who served it and when."""
+    return await finish(
+        gateway,
+        admission,
+        cost_nanos=cost_nanos,
+        tokens=tokens,
+        usage=usage_record(
+            admission,
+            endpoint,
+            provider_name=served.provider_name,
+            upstream_model=served.upstream_model,
+            latency_ms=fields.pop("latency_ms", int((time.perf_counter() - started) * 1000)),
+            status="success",
+            http_status=200,
+            **fields,
+        ),
+    )
+
+
 def failure_record(
     admission: Admission, endpoint: str, exc: BaseException, started: float
 ) -> billing.UsageRecord:

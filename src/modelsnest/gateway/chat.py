@@ -17,7 +17,13 @@ from modelsnest.catalog.pricing import chat_cost, require_price
 from modelsnest.catalog.types import ModelInfo
 from modelsnest.exact_json import dumps, money
 from modelsnest.gateway import idempotency
-from modelsnest.gateway.admission import Admission, admit, call_routes, finish, resolve_model, usage_record
+from modelsnest.gateway.admission import (
+    Admission,
+    admit,
+    call_routes,
+    finish_served,
+    resolve_model,
+)
 from modelsnest.gateway.chat_request import ChatRequest, parse_chat_request
 from modelsnest.gateway.fallback import Served
 from modelsnest.gateway.receipts import chat_billing
@@ -133,24 +139,19 @@ async def _complete(
     usage = result.usage
     cost = chat_cost(admission.price, usage.prompt_tokens, usage.completion_tokens)
     latency = int((time.perf_counter() - started) * 1000)
-    await finish(
+    await finish_served(
         gateway,
         admission,
+        served,
+        ENDPOINT,
+        started,
         cost_nanos=cost,
         tokens=usage.total_tokens,
-        usage=usage_record(
-            admission,
-            ENDPOINT,
-            provider_name=served.provider_name,
-            upstream_model=served.upstream_model,
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens,
-            latency_ms=latency,
-            ttft_ms=latency,
-            status="success",
-            http_status=200,
-            meta=None if usage.reported else {"usage": "counted locally"},
-        ),
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        latency_ms=latency,
+        ttft_ms=latency,
+        meta=None if usage.reported else {"usage": "counted locally"},
     )
     body = result.body
     body_usage = body.get("usage")

@@ -9,7 +9,12 @@ from modelsnest.auth.key_verifier import ApiKeyPrincipal
 from modelsnest.catalog.pricing import chat_cost, require_price
 from modelsnest.errors import InvalidRequest
 from modelsnest.exact_json import dumps, money
-from modelsnest.gateway.admission import admit, call_routes, finish, resolve_model, usage_record
+from modelsnest.gateway.admission import (
+    admit,
+    call_routes,
+    finish_served,
+    resolve_model,
+)
 from modelsnest.gateway.chat_request import parse_json_object, require_model
 from modelsnest.gateway.receipts import chat_billing
 from modelsnest.gateway.service import Gateway
@@ -88,23 +93,16 @@ async def create_embeddings(
     result, served = await call_routes(gateway, admission, ENDPOINT, started, call)
     tokens = result.usage.prompt_tokens
     cost = chat_cost(price, tokens, 0)
-    latency = int((time.perf_counter() - started) * 1000)
-    await finish(
+    await finish_served(
         gateway,
         admission,
+        served,
+        ENDPOINT,
+        started,
         cost_nanos=cost,
         tokens=tokens,
-        usage=usage_record(
-            admission,
-            ENDPOINT,
-            provider_name=served.provider_name,
-            upstream_model=served.upstream_model,
-            prompt_tokens=tokens,
-            latency_ms=latency,
-            status="success",
-            http_status=200,
-            meta=None if result.usage.reported else {"usage": "counted locally"},
-        ),
+        prompt_tokens=tokens,
+        meta=None if result.usage.reported else {"usage": "counted locally"},
     )
     out = result.body
     usage = out.get("usage") if isinstance(out.get("usage"), dict) else None

@@ -17,9 +17,8 @@ from modelsnest.gateway.admission import (
     admit,
     call_routes,
     failure_record,
-    finish,
+    finish_served,
     resolve_model,
-    usage_record,
 )
 from modelsnest.gateway.chat_request import parse_json_object, require_model
 from modelsnest.gateway.receipts import unit_billing
@@ -144,21 +143,8 @@ async def generate_images(
         await abort(gateway, admission, failure_record(admission, ENDPOINT, exc, started))
         raise UpstreamError("the generated images could not be stored; you have not been charged") from exc
     cost = unit_cost(price, len(images))
-    await finish(
-        gateway,
-        admission,
-        cost_nanos=cost,
-        usage=usage_record(
-            admission,
-            ENDPOINT,
-            provider_name=served.provider_name,
-            upstream_model=served.upstream_model,
-            units=len(images),
-            unit_type="image",
-            latency_ms=int((time.perf_counter() - started) * 1000),
-            status="success",
-            http_status=200,
-        ),
+    await finish_served(
+        gateway, admission, served, ENDPOINT, started, cost_nanos=cost, units=len(images), unit_type="image"
     )
     out = {
         "created": int(time.time()),

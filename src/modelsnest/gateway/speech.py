@@ -13,7 +13,12 @@ from modelsnest.auth.key_verifier import ApiKeyPrincipal
 from modelsnest.catalog.pricing import require_price, unit_cost
 from modelsnest.errors import InvalidRequest
 from modelsnest.exact_json import dumps, money
-from modelsnest.gateway.admission import admit, call_routes, finish, resolve_model, usage_record
+from modelsnest.gateway.admission import (
+    admit,
+    call_routes,
+    finish_served,
+    resolve_model,
+)
 from modelsnest.gateway.chat_request import parse_json_object, require_model
 from modelsnest.gateway.receipts import unit_billing
 from modelsnest.gateway.service import Gateway
@@ -84,21 +89,15 @@ async def synthesize(
         return result
 
     result, served = await call_routes(gateway, admission, ENDPOINT, started, call)
-    await finish(
+    await finish_served(
         gateway,
         admission,
+        served,
+        ENDPOINT,
+        started,
         cost_nanos=cost,
-        usage=usage_record(
-            admission,
-            ENDPOINT,
-            provider_name=served.provider_name,
-            upstream_model=served.upstream_model,
-            units=characters,
-            unit_type="character",
-            latency_ms=int((time.perf_counter() - started) * 1000),
-            status="success",
-            http_status=200,
-        ),
+        units=characters,
+        unit_type="character",
     )
     headers = admission.limit_state.headers()
     headers.update(

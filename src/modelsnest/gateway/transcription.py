@@ -12,7 +12,12 @@ from modelsnest.auth.key_verifier import ApiKeyPrincipal
 from modelsnest.catalog.pricing import require_price, unit_cost
 from modelsnest.errors import InvalidRequest
 from modelsnest.exact_json import decimal_text, dumps, money, number
-from modelsnest.gateway.admission import admit, call_routes, finish, resolve_model, usage_record
+from modelsnest.gateway.admission import (
+    admit,
+    call_routes,
+    finish_served,
+    resolve_model,
+)
 from modelsnest.gateway.receipts import unit_billing
 from modelsnest.gateway.service import Gateway
 from modelsnest.media import measure_audio
@@ -104,22 +109,16 @@ async def transcribe(
 
     result, served = await call_routes(gateway, admission, ENDPOINT, started, call)
     whole_seconds = -(-seconds.numerator // seconds.denominator)
-    await finish(
+    await finish_served(
         gateway,
         admission,
+        served,
+        ENDPOINT,
+        started,
         cost_nanos=cost,
-        usage=usage_record(
-            admission,
-            ENDPOINT,
-            provider_name=served.provider_name,
-            upstream_model=served.upstream_model,
-            units=int(seconds * 1000),
-            unit_type="audio_ms",
-            latency_ms=int((time.perf_counter() - started) * 1000),
-            status="success",
-            http_status=200,
-            meta={"audio_format": audio.format, "duration_seconds": _seconds_text(seconds)},
-        ),
+        units=int(seconds * 1000),
+        unit_type="audio_ms",
+        meta={"audio_format": audio.format, "duration_seconds": _seconds_text(seconds)},
     )
     headers = admission.limit_state.headers()
     headers["X-Modelsnest-Provider"] = served.provider_name
