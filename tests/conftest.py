@@ -36,6 +36,7 @@ for _name in [n for n in os.environ if n.startswith("MODELSNEST_") and not n.sta
 @pytest.fixture(scope="session")
 def postgres_template() -> Iterator[str]:
     services.require("PostgreSQL", services.postgres_available())
+    services.drop_stale_databases()
     name = services.create_pg_template()
     yield name
     services.drop_pg_database(name)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import time
 import uuid
 from pathlib import Path
 
@@ -67,15 +68,46 @@ def pg_database_url(name: str) -> str:
     return to_async_url(make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False))
 
 
+# Test databases carry their creation time, so a later run can drop what a killed run left.
+STALE_AFTER_SECONDS = 3 * 3600
+
+
+def _stamped(prefix: str) -> str:
+    return f"{prefix}_{int(time.time())}_{uuid.uuid4().hex[:8]}"
+
+
+async def _drop_stale() -> None:
+    connection = await asyncpg.connect(_dsn(POSTGRES_ADMIN_URL), timeout=5)
+    try:
+        names = [
+            row["datname"]
+            for row in await connection.fetch(
+                "SELECT datname FROM pg_database WHERE datname LIKE 'ms\\_test\\_%' OR datname LIKE 'ms\\_tmpl\\_%'"
+            )
+        ]
+        cutoff = time.time() - STALE_AFTER_SECONDS
+        for name in names:
+            parts = name.split("_")
+            if len(parts) == 4 and parts[2].isdigit() and int(parts[2]) < cutoff:
+                await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+def drop_stale_databases() -> None:
+    """Drop test databases older than a few hours (left by runs that were killed)."""
+    asyncio.run(_drop_stale())
+
+
 def create_pg_template() -> str:
-    name = f"ms_tmpl_{uuid.uuid4().hex[:12]}"
+    name = _stamped("ms_tmpl")
     asyncio.run(_pg_execute(f'CREATE DATABASE "{name}"'))
     upgrade_to_head(pg_database_url(name))
     return name
 
 
 def clone_pg_database(template: str) -> str:
-    name = f"ms_test_{uuid.uuid4().hex[:12]}"
+    name = _stamped("ms_test")
     asyncio.run(_pg_execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
     return name
 
