@@ -154,3 +154,37 @@ async def test_the_cost_follows_the_price_when_a_fallback_serves(
     cost = expected_cost_nanos(usage["prompt_tokens"], usage["completion_tokens"], "0.01", "0.03")
     assert nanos(usage["cost"]) == cost
     assert (await platform.balance(account.user_id)).balance_nanos == nanos(2) - cost
+
+
+async def test_an_open_circuit_is_shared_by_every_replica(
+    live_server: ServerProcess,
+    live_database: str,
+    platform: Platform,
+    openai_upstream: FakeOpenAIUpstream,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    from tests.live import start_server
+
+    other = start_server(live_database, tmp_path_factory.mktemp("replica"))
+    try:
+        with FakeOpenAIUpstream() as flaky:
+            flaky.set(status=500)
+            bad = await platform.provider("openai", flaky.base_url)
+            good = await platform.provider("openai", openai_upstream.base_url)
+            model = await platform.model([(bad, "a", 1), (good, "b", 2)])
+            account = await platform.account("1")
+            for _ in range(3):  # trips the breaker on the first replica only
+                assert post(live_server, account.token, chat_body(model)).status_code == 200
+            for _ in range(50):  # the open circuit is recorded, then read by the other replica
+                health = {p.name: p for p in await list_providers(platform.sessions)}[bad]
+                if health.circuit_open_until is not None:
+                    break
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(0.5)
+            calls = flaky.calls
+            for _ in range(3):
+                response = post(other, account.token, chat_body(model))
+                assert response.status_code == 200 and response.headers["x-modelsnest-provider"] == good
+            assert flaky.calls == calls  # the second replica never tried the failing provider
+    finally:
+        other.stop()

@@ -50,6 +50,11 @@ def weighted_order(routes: Sequence[R], rng: random.Random) -> list[R]:
     return ordered
 
 
+def _open_elsewhere(route: object, now: float) -> bool:
+    until = getattr(route, "circuit_open_until", None)
+    return until is not None and until.timestamp() > now
+
+
 @dataclass
 class _Health:
     failures: int = 0
@@ -99,8 +104,15 @@ class CircuitBreaker:
         self._emit(HealthEvent(provider_id, False, error, opened))
 
     def order(self, routes: Sequence[R], rng: random.Random) -> list[R]:
-        """The routes to try, best first, without those whose provider's circuit is open."""
-        return [r for r in weighted_order(routes, rng) if not self.is_open(r.provider_id)]
+        """The routes to try, best first, without those whose provider's circuit is open here
+        or, as recorded in the database by any replica, everywhere (``circuit_open_until`` of
+        the catalog snapshot, at most a cache TTL old)."""
+        now = time.time()
+        return [
+            r
+            for r in weighted_order(routes, rng)
+            if not self.is_open(r.provider_id) and not _open_elsewhere(r, now)
+        ]
 
     def _emit(self, event: HealthEvent) -> None:
         if self.on_event is not None:
