@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import io
 import json
+import wave
 from decimal import Decimal
 from typing import Any
 
 import httpx
+import openai
 
 from modelsnest.money import usd_to_nanos
+from tests.live import ServerProcess
 
 
 def expected_cost_nanos(
@@ -38,3 +42,23 @@ def sse_events(text: str) -> list[Any]:
 
 def chat_body(model: str, text: str = "Hello there, how are you?", **extra: Any) -> dict[str, Any]:
     return {"model": model, "messages": [{"role": "user", "content": text}], **extra}
+
+
+def sdk(server: ServerProcess, token: str) -> openai.OpenAI:
+    """The official openai SDK pointed at a live server, no retries (a retry would hide bugs)."""
+    return openai.OpenAI(base_url=server.api_base, api_key=token, max_retries=0, timeout=30)
+
+
+def wav_bytes(seconds: float, rate: int = 16000) -> bytes:
+    """A real mono 16-bit WAV file of exactly ``seconds``."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(b"\x10\x00" * int(seconds * rate))
+    return buffer.getvalue()
+
+
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)

@@ -10,32 +10,13 @@ import time
 import wave
 
 import httpx
-import openai
 import pytest
 from PIL import Image
 
-from tests.gateway.helpers import exact_json, nanos
+from tests.gateway.helpers import ceil_div, exact_json, nanos, sdk, wav_bytes
 from tests.live import Platform, ServerProcess
 
 pytestmark = pytest.mark.postgres
-
-
-def client(server: ServerProcess, token: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.api_base, api_key=token, max_retries=0, timeout=30)
-
-
-def wav_bytes(seconds: float, rate: int = 16000) -> bytes:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(b"\x10\x00\xf0\xff" * int(seconds * rate / 2))
-    return buffer.getvalue()
-
-
-def ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
 
 
 async def test_embeddings_are_billed_per_1k_tokens_of_upstream_usage(
@@ -49,13 +30,13 @@ async def test_embeddings_are_billed_per_1k_tokens_of_upstream_usage(
         output_price="0",
     )
     account = await platform.account("1")
-    sdk = client(live_server, account.token)
-    result = sdk.embeddings.create(model=model, input=["The quick brown fox", "jumps over the lazy dog"])
+    client = sdk(live_server, account.token)
+    result = client.embeddings.create(model=model, input=["The quick brown fox", "jumps over the lazy dog"])
     assert len(result.data) == 2 and len(result.data[0].embedding) > 0
     assert result.data[0].embedding != result.data[1].embedding
     tokens = result.usage.prompt_tokens
     cost = ceil_div(tokens * 100_000, 1000)
-    short = sdk.embeddings.create(model=model, input="hello", dimensions=64, encoding_format="float")
+    short = client.embeddings.create(model=model, input="hello", dimensions=64, encoding_format="float")
     assert len(short.data[0].embedding) == 64
     cost += ceil_div(short.usage.prompt_tokens * 100_000, 1000)
     assert (await platform.balance(account.user_id)).balance_nanos == nanos(1) - cost
@@ -79,7 +60,7 @@ async def test_images_are_billed_per_image_returned_and_served_by_us(
         output_price="0",
     )
     account = await platform.account("1")
-    result = client(live_server, account.token).images.generate(
+    result = sdk(live_server, account.token).images.generate(
         model=model, prompt="a red fox", n=2, size="256x256"
     )
     assert len(result.data) == 2
@@ -87,7 +68,7 @@ async def test_images_are_billed_per_image_returned_and_served_by_us(
         assert item.url and item.url.startswith(live_server.base_url + "/files/")
         image = Image.open(io.BytesIO(httpx.get(item.url).content))
         assert image.format == "PNG" and image.size == (256, 256)
-    inline = client(live_server, account.token).images.generate(
+    inline = sdk(live_server, account.token).images.generate(
         model=model, prompt="a blue fox", n=1, size="128x128", response_format="b64_json"
     )
     assert inline.data[0].b64_json and inline.data[0].url is None
@@ -151,8 +132,8 @@ async def test_transcription_bills_the_measured_duration_not_the_claimed_one(
     )
     account = await platform.account("1")
     audio = wav_bytes(12.5)
-    sdk = client(live_server, account.token)
-    result = sdk.audio.transcriptions.create(
+    client = sdk(live_server, account.token)
+    result = client.audio.transcriptions.create(
         model=model, file=("talk.wav", audio, "audio/wav"), extra_body={"duration_seconds": 1}
     )
     assert result.text
@@ -220,7 +201,7 @@ async def test_speech_counts_characters_on_the_server(live_server: ServerProcess
     )
     account = await platform.account("1")
     text = "Hello from Modelsnest, héllo wörld!"
-    audio = client(live_server, account.token).audio.speech.create(
+    audio = sdk(live_server, account.token).audio.speech.create(
         model=model, voice="alloy", input=text, response_format="wav"
     )
     data = audio.read()

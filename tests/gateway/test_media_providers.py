@@ -4,39 +4,18 @@ Novita), with fallback and 502s that charge nothing."""
 from __future__ import annotations
 
 import asyncio
-import io
 import time
-import wave
 
 import httpx
-import openai
 import pytest
 
 from tests.fakes.elevenlabs_upstream import FakeElevenLabsUpstream
 from tests.fakes.novita_upstream import FakeNovitaUpstream
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
-from tests.gateway.helpers import exact_json, nanos
+from tests.gateway.helpers import ceil_div, exact_json, nanos, sdk, wav_bytes
 from tests.live import Platform, ServerProcess
 
 pytestmark = pytest.mark.postgres
-
-
-def client(server: ServerProcess, token: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.api_base, api_key=token, max_retries=0, timeout=30)
-
-
-def wav_bytes(seconds: float, rate: int = 8000) -> bytes:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(b"\x01\x00" * int(seconds * rate))
-    return buffer.getvalue()
-
-
-def ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
 
 
 async def test_openai_compatible_media_endpoints(
@@ -75,24 +54,24 @@ async def test_openai_compatible_media_endpoints(
         output_price="0",
     )
     account = await platform.account("1")
-    sdk = client(live_server, account.token)
+    client = sdk(live_server, account.token)
 
-    vectors = sdk.embeddings.create(model=embed, input=["alpha", "beta gamma"])
+    vectors = client.embeddings.create(model=embed, input=["alpha", "beta gamma"])
     assert len(vectors.data) == 2 and openai_upstream.last.json["model"] == "text-embedding-3-small"
     spent = ceil_div(vectors.usage.prompt_tokens * 20_000, 1000)
 
-    pictures = sdk.images.generate(model=image, prompt="a lighthouse", n=2, size="1024x1024")
+    pictures = client.images.generate(model=image, prompt="a lighthouse", n=2, size="1024x1024")
     assert len(pictures.data) == 2 and all(p.url.startswith(live_server.base_url) for p in pictures.data)
     assert all(httpx.get(p.url).status_code == 200 for p in pictures.data)
     spent += 2 * 40_000_000
 
-    transcript = sdk.audio.transcriptions.create(model=stt, file=("a.wav", wav_bytes(30), "audio/wav"))
+    transcript = client.audio.transcriptions.create(model=stt, file=("a.wav", wav_bytes(30), "audio/wav"))
     assert transcript.text
     sent = openai_upstream.last
     assert sent.form.get("model") == "whisper-1"
     spent += ceil_div(30 * 6_000_000, 60)
 
-    audio = sdk.audio.speech.create(model=tts, voice="nova", input="Hello there", response_format="mp3")
+    audio = client.audio.speech.create(model=tts, voice="nova", input="Hello there", response_format="mp3")
     assert audio.read()
     spent += ceil_div(len("Hello there") * 15_000_000, 1000)
     assert (await platform.balance(account.user_id)).balance_nanos == nanos(1) - spent
