@@ -2,9 +2,9 @@
 
 Measured on a 2-core machine, FastAPI's routing, dependency injection and exception layers
 cost about a quarter of a worker's CPU per chat completion. The routes below are therefore
-served by this pure-ASGI dispatcher before FastAPI sees them; FastAPI still declares the
-same routes (for the OpenAPI document and as the reference behaviour), and every other path
-falls through to it. Errors take the one mapping of ``api/errors.py``.
+served by this pure-ASGI dispatcher before FastAPI sees them, with the same handler functions
+FastAPI's routes call (which keep them in the OpenAPI document); every other path falls
+through to FastAPI. Errors take the one mapping of ``api/errors.py``.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from modelsnest.api.errors import error_body, error_response
+from modelsnest.api.v1.chat import serve_chat
+from modelsnest.api.v1.media import serve_embeddings
 from modelsnest.errors import ModelsnestError
-from modelsnest.gateway import chat, embeddings
-from modelsnest.gateway.chat_stream import ChatStreamResponse
 from modelsnest.gateway.service import Gateway
 
 log = logging.getLogger(__name__)
@@ -27,26 +27,9 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Request, Gateway, str], Awaitable[Response]]
 
 
-async def _chat(request: Request, gateway: Gateway, request_id: str) -> Response:
-    principal = await gateway.keys.verify(request.headers.get("authorization"))
-    raw = await request.body()
-    reply = await chat.complete(gateway, principal, raw, request_id, request.headers.get("idempotency-key"))
-    if isinstance(reply, chat.StreamStart):
-        return ChatStreamResponse(reply)
-    return Response(
-        reply.body, status_code=reply.status, media_type="application/json", headers=reply.headers
-    )
-
-
-async def _embeddings(request: Request, gateway: Gateway, request_id: str) -> Response:
-    principal = await gateway.keys.verify(request.headers.get("authorization"))
-    body, headers = await embeddings.create_embeddings(gateway, principal, await request.body(), request_id)
-    return Response(body, media_type="application/json", headers=headers)
-
-
 ROUTES: dict[tuple[str, str], Handler] = {
-    ("POST", "/api/v1/chat/completions"): _chat,
-    ("POST", "/api/v1/embeddings"): _embeddings,
+    ("POST", "/api/v1/chat/completions"): serve_chat,
+    ("POST", "/api/v1/embeddings"): serve_embeddings,
 }
 
 

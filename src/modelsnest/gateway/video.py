@@ -183,7 +183,9 @@ def _usage(job: VideoJob, **fields: Any) -> billing.UsageRecord:
     )
 
 
-async def _finish_job(gateway: Gateway, job: VideoJob, status: VideoStatus) -> None:
+async def _finish_job(
+    gateway: Gateway, job: VideoJob, status: VideoStatus, *, error_code: str = "VIDEO_FAILED"
+) -> None:
     now = utcnow()
     assert job.hold_id is not None
     if status.state == "succeeded" and status.video:
@@ -215,26 +217,18 @@ async def _finish_job(gateway: Gateway, job: VideoJob, status: VideoStatus) -> N
             gateway.sessions,
             hold_id=job.hold_id,
             usage=_usage(
-                job, status="error", http_status=502, error_code="VIDEO_FAILED", error_message=message[:500]
+                job, status="error", http_status=502, error_code=error_code, error_message=message[:500]
             ),
         )
         values = {
             "status": "failed",
-            "error_code": "VIDEO_FAILED",
+            "error_code": error_code,
             "error_message": message[:500],
             "finished_at": now,
             "cost_nanos": 0,
         }
     async with gateway.sessions.begin() as session:
         await session.execute(update(VideoJob).where(VideoJob.id == job.id).values(updated_at=now, **values))
-
-
-async def _time_out(gateway: Gateway, job: VideoJob) -> None:
-    await _finish_job(gateway, job, VideoStatus(state="failed", error="the video did not finish in time"))
-    async with gateway.sessions.begin() as session:
-        await session.execute(
-            update(VideoJob).where(VideoJob.id == job.id).values(error_code="VIDEO_TIMEOUT")
-        )
 
 
 async def poll_once(gateway: Gateway) -> int:
@@ -264,7 +258,8 @@ async def poll_once(gateway: Gateway) -> int:
             continue  # another replica took it
         polled += 1
         if (now - job.created_at).total_seconds() > gateway.settings.video_timeout_seconds:
-            await _time_out(gateway, job)
+            timeout = VideoStatus(state="failed", error="the video did not finish in time")
+            await _finish_job(gateway, job, timeout, error_code="VIDEO_TIMEOUT")
             continue
         model = snapshot.models.get(job.model_slug)
         route = next(

@@ -10,6 +10,7 @@ from modelsnest.api.deps import ApiKeyDep, GatewayDep, RequestIdDep
 from modelsnest.api.public_url import public_base
 from modelsnest.errors import InvalidRequest
 from modelsnest.gateway import embeddings, images, speech, transcription, video
+from modelsnest.gateway.service import Gateway
 from modelsnest.media import check_upload_size
 
 router = APIRouter()
@@ -18,12 +19,16 @@ JSON = "application/json"
 _MULTIPART_SLACK = 64 * 1024
 
 
-@router.post("/embeddings")
-async def create_embeddings(
-    request: Request, principal: ApiKeyDep, gateway: GatewayDep, rid: RequestIdDep
-) -> Response:
-    body, headers = await embeddings.create_embeddings(gateway, principal, await request.body(), rid)
+async def serve_embeddings(request: Request, gateway: Gateway, request_id: str) -> Response:
+    """Also served, ahead of FastAPI, by ``api/fast_lane.py``."""
+    principal = await gateway.keys.verify(request.headers.get("authorization"))
+    body, headers = await embeddings.create_embeddings(gateway, principal, await request.body(), request_id)
     return Response(body, media_type=JSON, headers=headers)
+
+
+@router.post("/embeddings")
+async def create_embeddings(request: Request, gateway: GatewayDep, rid: RequestIdDep) -> Response:
+    return await serve_embeddings(request, gateway, rid)
 
 
 @router.post("/images/generations")
