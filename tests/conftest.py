@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from modelsnest.providers.registry import default_registry
 from modelsnest.runtime import Runtime
 from modelsnest.settings import Settings
 from tests import services
@@ -27,7 +28,7 @@ from tests.fakes.fixtures import (  # noqa: F401  (fixtures for every test packa
 )
 
 # Tests never read a developer's .env or provider keys from the environment.
-for _name in ("NOVITA_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "ELEVENLABS_API_KEY"):
+for _name in default_registry.env_vars().values():
     os.environ.pop(_name, None)
 for _name in [n for n in os.environ if n.startswith("MODELSNEST_") and not n.startswith("MODELSNEST_TEST_")]:
     os.environ.pop(_name)

@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,9 +23,13 @@ from modelsnest import billing
 from modelsnest.auth.api_keys import create_key
 from modelsnest.auth.users import create_user
 from modelsnest.catalog import providers as catalog_providers
+from modelsnest.catalog.price_input import parse_component_key, parse_price
+from modelsnest.catalog.price_rows import write_version
+from modelsnest.catalog.prices import set_route_cost
+from modelsnest.catalog.types import PriceComponent, PriceInfo
 from modelsnest.crypto import SecretBox
 from modelsnest.db.engine import SessionFactory, create_engine, create_session_factory
-from modelsnest.db.models import AiModel, AiModelCategory, AiModelPricing
+from modelsnest.db.models import AiModel, AiModelCategory
 from modelsnest.money import usd_to_nanos
 
 SECRET_KEY = "live-test-secret-" + "k" * 32
@@ -42,6 +46,7 @@ class ServerProcess:
     port: int
     process: subprocess.Popen[bytes]
     log_path: Path
+    database_url: str = ""
 
     @property
     def base_url(self) -> str:
@@ -65,7 +70,7 @@ class ServerProcess:
 
 
 def start_server(
-    database_url: str, var_dir: Path, *, extra_env: dict[str, str] | None = None
+    database_url: str, var_dir: Path, *, extra_env: dict[str, str] | None = None, workers: int = 1
 ) -> ServerProcess:
     port = free_port()
     env = {
@@ -92,13 +97,16 @@ def start_server(
     log_path = var_dir / f"server-{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "modelsnest", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [
+                *(sys.executable, "-m", "modelsnest", "serve", "--host", "127.0.0.1", "--port", str(port)),
+                *(("--workers", str(workers)) if workers > 1 else ()),
+            ],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
-    server = ServerProcess(port, process, log_path)
+    server = ServerProcess(port, process, log_path, database_url)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -162,8 +170,17 @@ class Platform:
         category: str = "text",
         max_output_tokens: int | None = 1000,
         status: str = "active",
+        dimensions: Mapping[str, str] | None = None,
     ) -> str:
-        """A catalog model of the test's own, routed to ``(provider, upstream[, priority[, weight]])``."""
+        """A catalog model of the test's own, routed to ``(provider, upstream[, priority[, weight]])``.
+
+        ``dimensions``: further price components as ``price_input`` writes them, USD per unit
+        (``{"cached_input": "0.0005", "input>1000": "0.002", "image:1024x1024/high": "0.2"}``)."""
+        components = tuple(
+            PriceComponent(dimension, usd_to_nanos(value), variant, tier)
+            for key, value in (dimensions or {}).items()
+            for dimension, variant, tier in [parse_component_key(key)]
+        )
         slug = f"test-{secrets.token_hex(4)}"
         async with self.sessions.begin() as session:
             category_id = (
@@ -183,14 +200,15 @@ class Platform:
             )
             session.add(model)
             await session.flush()
-            session.add(
-                AiModelPricing(
-                    model_id=model.id,
-                    price_unit=unit,
-                    input_price_nanos=usd_to_nanos(input_price),
-                    output_price_nanos=usd_to_nanos(output_price),
-                    source="operator",
-                )
+            price = PriceInfo(unit, usd_to_nanos(input_price), usd_to_nanos(output_price), components)
+            await write_version(
+                session,
+                model_id=model.id,
+                route_id=None,
+                price=price,
+                source="operator",
+                actor="test",
+                reason="test model",
             )
         for index, route in enumerate(routes):
             provider, upstream = route[0], route[1]
@@ -206,6 +224,23 @@ class Platform:
             )
         await asyncio.sleep(0.3)  # the server's catalog cache refreshes every 0.2 s in tests
         return slug
+
+    async def route_id(self, model_slug: str, provider: str) -> int:
+        routes = await catalog_providers.list_routes(self.sessions, model_slug)
+        return next(r.id for r in routes if r.provider_name == provider)
+
+    async def route_cost(self, model_slug: str, provider: str, unit: str, entries: Mapping[str, str]) -> int:
+        """Give the model's route to ``provider`` a cost price (``price_input`` entries); its version id."""
+        version = await set_route_cost(
+            self.sessions,
+            await self.route_id(model_slug, provider),
+            parse_price(unit, entries),
+            actor="test",
+            reason="test cost",
+        )
+        assert version is not None
+        await asyncio.sleep(0.3)
+        return version.id
 
     async def balance(self, user_id: int) -> billing.Balance:
         return await billing.get_balance(self.sessions, user_id)

@@ -5,14 +5,17 @@ database as a BIGINT, no float anywhere. Prices are stored the same way, per pri
 (per 1k tokens, per image, per second, …).
 
 Rounding rule (the only one): a request's cost is computed exactly as a rational number from
-its quantities and unit prices, then rounded **up** once, at settlement, to a whole nano-dollar.
-Rounding up means no non-zero usage is ever free, and it never overcharges by more than
-$0.000000001 per request.
+its quantities and unit prices — the sum of every price dimension's exact subtotal (input,
+cached input, cache writes, output, reasoning, audio, image variant: ``catalog.pricing``) —
+then rounded **up** once, at settlement, to a whole nano-dollar: one rounding per request, of
+the sum, never per dimension. Rounding up means no non-zero usage is ever free, and it never
+overcharges by more than $0.000000001 per request. A request's upstream cost (a route's cost
+price applied to the same usage) is rounded the same way.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from fractions import Fraction
 
 NANOS_PER_USD = 10**9
@@ -49,8 +52,13 @@ def nanos_to_usd(nanos: int) -> Decimal:
 
 
 def usd_str(nanos: int) -> str:
-    """Plain decimal string of the USD amount, no exponent: '0.000000001', '12.5', '100'."""
-    return format(nanos_to_usd(nanos), "f")
+    """Plain decimal string of the USD amount, no exponent: '0.000000001', '12.5', '100'.
+    Integer arithmetic (every answer prints a few of these; Decimal costs 5× as much)."""
+    whole, fraction = divmod(abs(nanos), NANOS_PER_USD)
+    sign = "-" if nanos < 0 else ""
+    if not fraction:
+        return f"{sign}{whole}"
+    return f"{sign}{whole}.{fraction:09d}".rstrip("0")
 
 
 def format_usd(nanos: int, places: int = 2) -> str:
@@ -60,6 +68,14 @@ def format_usd(nanos: int, places: int = 2) -> str:
     digits = max(places, -exponent if isinstance(exponent, int) else places)
     sign = "-" if value < 0 else ""
     return f"{sign}${abs(value):,.{digits}f}"
+
+
+def format_balance(nanos: int) -> str:
+    """A balance for display: whole cents, '$1,234.56', cut toward zero (a balance never looks
+    bigger than it is). Show ``format_usd`` next to it where the exact amount matters."""
+    value = (Decimal(nanos) / NANOS_PER_USD).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+    sign = "-" if value < 0 else ""
+    return f"{sign}${abs(value):,.2f}"
 
 
 def round_cost(exact_nanos: Fraction) -> int:

@@ -1,10 +1,9 @@
-"""Long-lived objects of one server process, created in the app's lifespan and reached from
-routes through ``api/deps.py``. Nothing here is module-global."""
+"""The database runtime (settings, engine, sessions) of a command or a test. A server process
+holds this and much more in ``services.Services``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,8 +16,6 @@ class Runtime:
     settings: Settings
     engine: AsyncEngine
     sessions: SessionFactory
-    # Filled in by the parts that need them (gateway, limits, caches); see app.lifespan.
-    extras: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from modelsnest.billing import UsageRecord
+from modelsnest.db.base import utcnow
 from modelsnest.db.engine import SessionFactory
-from modelsnest.db.models import ApiToken, CreditHold, UsageDaily, UsageLog
+from modelsnest.db.models import ApiToken, CreditHold, IdempotencyRecord, UsageDaily, UsageLog
 
 MakeUser = Callable[[SessionFactory], Awaitable[int]]
 MakeApiToken = Callable[[SessionFactory, int], Awaitable[int]]
@@ -57,3 +59,29 @@ async def token_spent(sessions: SessionFactory, token_id: int) -> int:
 async def hold_row(sessions: SessionFactory, hold_id: str) -> CreditHold:
     async with sessions() as session:
         return (await session.execute(select(CreditHold).where(CreditHold.id == hold_id))).scalar_one()
+
+
+async def claim_record(sessions: SessionFactory, api_token_id: int, key: str | None = None) -> int:
+    """An ``idempotency_records`` row as the gateway claims it before the upstream call."""
+    now = utcnow()
+    statement = (
+        insert(IdempotencyRecord)
+        .values(
+            api_token_id=api_token_id,
+            key=key or uuid.uuid4().hex,
+            request_hash="0" * 64,
+            status="pending",
+            created_at=now,
+            expires_at=now + timedelta(hours=1),
+        )
+        .returning(IdempotencyRecord.id)
+    )
+    async with sessions.begin() as session:
+        return (await session.execute(statement)).scalar_one()
+
+
+async def idempotency_record(sessions: SessionFactory, record_id: int) -> IdempotencyRecord:
+    async with sessions() as session:
+        return (
+            await session.execute(select(IdempotencyRecord).where(IdempotencyRecord.id == record_id))
+        ).scalar_one()

@@ -13,8 +13,9 @@ import pytest
 
 from modelsnest import billing
 from modelsnest.billing.hot import HotLedger, ReferenceLedger, create_hot_ledger
+from modelsnest.db.engine import SessionFactory
 from modelsnest.runtime import Runtime
-from tests.billing.helpers import USD, MakeApiToken, MakeUser, new_key, usage_for
+from tests.billing.helpers import USD, MakeApiToken, MakeUser, claim_record, new_key, usage_for
 
 SEQUENTIAL = 300
 WORKERS = 64
@@ -22,6 +23,7 @@ ROUNDS = {"hot": 8, "reference": 2}  # per worker; the reference is slow on SQLi
 USERS = 8
 HOLD, COST = 2_000_003, 1_234_567
 RATE, PACED_SECONDS = 500, 2.0  # requests/s of one of 2 processes at 1000 requests/s
+ANSWER = b'{"id":"chatcmpl-1","object":"chat.completion","choices":[]}' * 16  # ~1 KB answer
 
 pytestmark = pytest.mark.slow
 
@@ -52,8 +54,10 @@ class Timings:
         return len(self.settle) / self.wall
 
 
-async def pair(ledger: HotLedger, user: int, token: int, timings: Timings) -> None:
-    """One request's ledger work: hold, then settle."""
+async def pair(
+    ledger: HotLedger, user: int, token: int, timings: Timings, reply: billing.StoredReply | None = None
+) -> None:
+    """One request's ledger work: hold, then settle (storing ``reply`` when given)."""
     t0 = time.perf_counter()
     held = await ledger.hold(
         user_id=user,
@@ -63,7 +67,7 @@ async def pair(ledger: HotLedger, user: int, token: int, timings: Timings) -> No
         meta={"model": "test-model", "endpoint": "chat"},
     )
     t1 = time.perf_counter()
-    await ledger.settle(hold_id=held.hold_id, cost_nanos=COST, usage=usage_for(user, token))
+    await ledger.settle(hold_id=held.hold_id, cost_nanos=COST, usage=usage_for(user, token), reply=reply)
     t2 = time.perf_counter()
     timings.hold.append(t1 - t0)
     timings.settle.append(t2 - t1)
@@ -75,6 +79,19 @@ async def sequential(ledger: HotLedger, user: int, token: int) -> Timings:
     for _ in range(SEQUENTIAL):
         await pair(ledger, user, token, timings)
     timings.wall = time.perf_counter() - started
+    return timings
+
+
+async def sequential_with_replies(
+    ledger: HotLedger, sessions: SessionFactory, user: int, token: int
+) -> Timings:
+    """As ``sequential``, each request with an Idempotency-Key: its record is claimed before
+    the hold (not timed, as the gateway's claim is not ledger work) and settle stores the answer."""
+    timings = Timings()
+    for _ in range(SEQUENTIAL):
+        record = await claim_record(sessions, token)
+        reply = billing.StoredReply(record, 200, ANSWER, "application/json", {"x-modelsnest-cost": "0.0012"})
+        await pair(ledger, user, token, timings, reply)
     return timings
 
 
@@ -125,11 +142,20 @@ async def test_hot_ledger_benchmark(
 
     pace = await paced(hot, users, tokens)  # first: steady state, not the aftermath of saturation
     seq = {kind: await sequential(ledger, users[0], tokens[0]) for kind, ledger in ledgers.items()}
+    answered = {
+        kind: await sequential_with_replies(ledger, sessions, users[1], tokens[1])
+        for kind, ledger in ledgers.items()
+    }
     par = {kind: await concurrent(ledger, users, tokens, ROUNDS[kind]) for kind, ledger in ledgers.items()}
 
     h, r = seq["hot"], seq["reference"]
     print(
         f"\nhot ledger {name}, {SEQUENTIAL} sequential: hold {h.mean_us('hold'):.0f} us, "
+        f"settle {h.mean_us('settle'):.0f} us (reference {r.mean_us('hold'):.0f}/{r.mean_us('settle'):.0f} us)"
+    )
+    h, r = answered["hot"], answered["reference"]
+    print(
+        f"hot ledger {name}, {SEQUENTIAL} sequential with a stored reply: hold {h.mean_us('hold'):.0f} us, "
         f"settle {h.mean_us('settle'):.0f} us (reference {r.mean_us('hold'):.0f}/{r.mean_us('settle'):.0f} us)"
     )
     h, r = par["hot"], par["reference"]

@@ -14,7 +14,13 @@ from typing import Any
 import pytest
 
 from modelsnest import billing
-from modelsnest.billing.hot import HotLedger, ReferenceLedger, SqliteHotLedger, create_hot_ledger
+from modelsnest.billing.hot import (
+    HotLedger,
+    PostgresHotLedger,
+    ReferenceLedger,
+    SqliteHotLedger,
+    create_hot_ledger,
+)
 from modelsnest.errors import Conflict, InsufficientCredits
 from modelsnest.runtime import Runtime
 from tests.billing.helpers import MakeApiToken, MakeUser, new_key, usage_for
@@ -161,3 +167,17 @@ async def test_one_hold_finished_by_many_at_once_is_charged_once(
             }
     assert await billing.verify_invariants(sessions, user) == []
     assert (await billing.get_balance(sessions, user)).reserved_nanos == 0
+
+
+@pytest.mark.postgres
+async def test_on_postgresql_only_holds_skip_waiting_for_their_wal_flush(
+    runtime: Runtime, hot: HotLedger
+) -> None:
+    """A hold lost in a crash charged nothing, so it commits asynchronously; a settlement or a
+    release always waits until it is durable."""
+    if not isinstance(hot, PostgresHotLedger):
+        pytest.skip("PostgreSQL only")
+    holds = await hot._get_hold_pool()
+    settles = await hot._get_pool()
+    assert await holds.fetchval("SHOW synchronous_commit") == "off"
+    assert await settles.fetchval("SHOW synchronous_commit") == "on"

@@ -1,7 +1,8 @@
 """The hot ledger writes exactly what the reference functions write.
 
 One script of ledger calls (top-up, holds, settles below / at / above the hold and at zero, a
-shortfall, releases with and without usage, replays, every refusal) runs through the hot
+shortfall, settles that store an idempotent answer (and a replay that must keep it), a keyless
+playground call, releases with and without usage, replays, every refusal) runs through the hot
 ledger for one set of users and through the reference for another; the answers, the errors and
 every column of every row they touched must agree (ids and timestamps aside, which are checked
 for shape instead). Both databases; rows are read back through the ORM too."""
@@ -25,7 +26,7 @@ from modelsnest.db.engine import SessionFactory
 from modelsnest.db.models import CreditHold, UsageDaily, UsageLog
 from modelsnest.errors import ModelsnestError
 from modelsnest.runtime import Runtime
-from tests.billing.helpers import USD, MakeApiToken, MakeUser
+from tests.billing.helpers import USD, MakeApiToken, MakeUser, claim_record
 
 STARTING = 3 * USD + 7  # odd on purpose
 META = {"model": "test-model", "endpoint": "chat", "note": "ünïcode ✓", "nested": {"n": [1, 2.5, None]}}
@@ -66,6 +67,12 @@ class Actor:
             "upstream_model": "sim-1",
             "prompt_tokens": 11,
             "completion_tokens": 23,
+            "cached_tokens": 4,
+            "reasoning_tokens": 9,
+            "price_version_id": 3,
+            "cost_breakdown": [{"dimension": "cached_input", "quantity": 4, "exact_nanos": "1/3"}],
+            "upstream_cost_nanos": 77,
+            "upstream_price_version_id": 5,
             "latency_ms": 120,
             "ttft_ms": 40,
             "http_status": 200,
@@ -145,7 +152,13 @@ async def script(a: Actor, sessions: SessionFactory) -> None:
     )
     h = await hold("zero", 200_000, token=False)
     zero = a.usage(
-        "zero", token=False, status="cancelled", cancelled=True, streamed=True, completion_tokens=0
+        "zero",
+        token=False,
+        status="cancelled",
+        cancelled=True,
+        streamed=True,
+        completion_tokens=0,
+        origin="playground",
     )
     await a.call("zero", "settle", hold_id=h, cost_nanos=0, usage=zero)
     h = await hold("released", 200_000)
@@ -161,7 +174,20 @@ async def script(a: Actor, sessions: SessionFactory) -> None:
         h = await hold(f"more{i}", 1_000 * (i + 1), meta=None)
         await a.call(f"more{i}", "settle", hold_id=h, cost_nanos=999 * (i + 1), usage=a.usage(f"more{i}"))
 
+    answered, answered_above = await claim_record(sessions, tok), await claim_record(sessions, tok)
+    h = await hold("answered", 300_000)
+    reply = billing.StoredReply(answered, 200, b"\x00audio\xff", "audio/mpeg", {"x-provider": "sim"})
+    usage = a.usage("answered", origin="store")
+    await a.call("answered", "settle", hold_id=h, cost_nanos=250_000, usage=usage, reply=reply)
+
     # Rare paths (the reference decides, through the hot ledger).
+    other = billing.StoredReply(answered, 500, b"other", "text/plain", {})
+    await a.call("answered", "settle", hold_id=h, cost_nanos=1, usage=usage, reply=other)  # replay: kept
+    h = await hold("answered-above", 1_000)
+    reply = billing.StoredReply(answered_above, 200, b"{}", "application/json", {})
+    await a.call(
+        "answered-above", "settle", hold_id=h, cost_nanos=2_000, usage=a.usage("above2"), reply=reply
+    )
     h = await hold("above", 200_000)
     await a.call("above", "settle", hold_id=h, cost_nanos=260_000, usage=a.usage("above"))
     await hold("below", 200_000, meta=META, ttl_seconds=600)  # replay of a settled hold's key
@@ -224,13 +250,14 @@ def shape(text: str | None) -> str | None:
 
 async def snapshot(a: Actor, sessions: SessionFactory) -> dict[str, Any]:
     """Every row the script touched, ids and timestamps replaced by what they mean."""
-    c, tx, h, ul, ud, t = (
+    c, tx, h, ul, ud, t, i = (
         _db.credits,
         _db.ledger,
         _db.holds,
         _db.usage_logs,
         _db.usage_daily,
         _db.api_tokens,
+        _db.idempotency,
     )
     ledger_rows = await rows(sessions, tx, tx.c.user_id == a.user, [tx.c.id])
     position = {r["id"]: i for i, r in enumerate(ledger_rows)}
@@ -274,6 +301,10 @@ async def snapshot(a: Actor, sessions: SessionFactory) -> dict[str, Any]:
             for r in await rows(sessions, ud, ud.c.user_id == a.user, [ud.c.api_token_id, ud.c.model_slug])
         ],
         "spent": [r["spent_nanos"] for r in await rows(sessions, t, t.c.id == a.token, [t.c.id])],
+        "answers": [
+            clean(r, "id", "api_token_id", "key", "created_at", "expires_at")
+            for r in await rows(sessions, i, i.c.api_token_id == a.token, [i.c.id])
+        ],
         "raw_holds": [
             tuple(shape(v) for v in row)
             for row in await raw_text(
@@ -333,7 +364,8 @@ async def test_hot_ledger_writes_what_the_reference_writes(
         assert hot_rows[name] == reference_rows[name], name
     # The common paths really ran hot: only the rare calls of the script reached the reference
     # (replays, refusals with a cause other than credits, costs above the hold, collisions).
-    assert delegated == {"hold": 4, "settle": 7, "release": 5}, delegated
+    assert delegated == {"hold": 4, "settle": 9, "release": 5}, delegated
+    assert [r["status"] for r in hot_rows["answers"]] == ["completed", "completed"]
     for a in sides:
         assert await billing.verify_invariants(sessions, a.user) == []
         assert await billing.verify_invariants(sessions, a.fresh_user) == []

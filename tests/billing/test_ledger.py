@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 
 from modelsnest import billing
 from modelsnest.db.engine import SessionFactory
+from modelsnest.db.models import UserCredits
 from modelsnest.errors import Conflict, InsufficientCredits, InvalidRequest, NotFound
-from tests.billing.helpers import USD, MakeUser, new_key
+from tests.billing.helpers import USD, MakeUser, new_key, usage_for
 
 
 async def test_a_top_up_appends_a_row_and_raises_the_balance(sessions: SessionFactory, user: int) -> None:
@@ -197,7 +200,7 @@ async def test_a_payment_refund_takes_back_the_credits_as_a_negative_row(
     assert await billing.verify_invariants(sessions, user) == []
 
 
-async def test_a_payment_refund_goes_only_as_low_as_available_allows(
+async def test_a_payment_refund_takes_back_spent_credits_and_leaves_the_account_in_debt(
     sessions: SessionFactory, user: int
 ) -> None:
     await billing.top_up(sessions, user_id=user, amount_nanos=10 * USD, idempotency_key=new_key())
@@ -214,24 +217,29 @@ async def test_a_payment_refund_goes_only_as_low_as_available_allows(
         sessions, user_id=user, amount_nanos=10 * USD, payment_id="p1", idempotency_key=key
     )
 
-    assert (result.amount_nanos, result.balance_after_nanos) == (-3 * USD, 3 * USD)
-    assert replay.replayed and replay.amount_nanos == -3 * USD
+    assert (result.amount_nanos, result.balance_after_nanos) == (-10 * USD, -4 * USD)
+    assert replay.replayed and replay.amount_nanos == -10 * USD
     balance = await billing.get_balance(sessions, user)
-    assert (balance.balance_nanos, balance.reserved_nanos, balance.available_nanos) == (3 * USD, 3 * USD, 0)
+    assert (balance.balance_nanos, balance.reserved_nanos, balance.available_nanos) == (
+        -4 * USD,
+        3 * USD,
+        -7 * USD,
+    )
     row = (await billing.list_transactions(sessions, user))[0]
-    assert row.meta == {"requested_nanos": 10 * USD, "shortfall_nanos": 7 * USD}
+    assert row.meta == {"uncovered_nanos": 7 * USD}
     with pytest.raises(Conflict):
         await billing.refund(
             sessions, user_id=user, amount_nanos=9 * USD, payment_id="p1", idempotency_key=key
         )
+    with pytest.raises(InsufficientCredits):
+        await billing.hold(sessions, user_id=user, amount_nanos=1, idempotency_key=new_key())
     assert await billing.verify_invariants(sessions, user) == []
 
 
-async def test_a_payment_refund_with_nothing_available_still_records_the_event_once(
+async def test_an_account_in_debt_spends_again_only_once_a_top_up_covers_it(
     sessions: SessionFactory, user: int
 ) -> None:
     key = new_key()
-
     first = await billing.refund(
         sessions, user_id=user, amount_nanos=USD, payment_id="p9", idempotency_key=key
     )
@@ -240,8 +248,35 @@ async def test_a_payment_refund_with_nothing_available_still_records_the_event_o
         sessions, user_id=user, amount_nanos=USD, payment_id="p9", idempotency_key=key
     )
 
-    assert (first.amount_nanos, again.replayed) == (0, True)
-    assert (await billing.get_balance(sessions, user)).balance_nanos == 5 * USD
+    assert (first.amount_nanos, first.balance_after_nanos, again.replayed) == (-USD, -USD, True)
+    assert (await billing.get_balance(sessions, user)).balance_nanos == 4 * USD
+    held = await billing.hold(sessions, user_id=user, amount_nanos=4 * USD, idempotency_key=new_key())
+    assert held.amount_nanos == 4 * USD
+    assert await billing.verify_invariants(sessions, user) == []
+
+
+async def test_a_settle_over_its_hold_in_debt_charges_the_hold_and_nothing_beyond(
+    sessions: SessionFactory, user: int
+) -> None:
+    await billing.top_up(sessions, user_id=user, amount_nanos=5 * USD, idempotency_key=new_key())
+    held = await billing.hold(sessions, user_id=user, amount_nanos=2 * USD, idempotency_key=new_key())
+    await billing.refund(
+        sessions, user_id=user, amount_nanos=5 * USD, payment_id="p2", idempotency_key=new_key()
+    )
+
+    settled = await billing.settle(sessions, hold_id=held.hold_id, cost_nanos=3 * USD, usage=usage_for(user))
+
+    assert (settled.charged_nanos, settled.balance_after_nanos) == (2 * USD, -2 * USD)
+    assert await billing.verify_invariants(sessions, user) == []
+
+
+async def test_the_database_refuses_available_below_the_clawback(sessions: SessionFactory, user: int) -> None:
+    await billing.top_up(sessions, user_id=user, amount_nanos=USD, idempotency_key=new_key())
+    with pytest.raises(IntegrityError):
+        async with sessions.begin() as session:
+            await session.execute(
+                update(UserCredits).where(UserCredits.user_id == user).values(balance_nanos=-1)
+            )
 
 
 async def test_the_balance_of_a_user_without_an_account_is_zero(sessions: SessionFactory, user: int) -> None:
@@ -270,3 +305,35 @@ async def test_transactions_are_listed_newest_first_in_pages(sessions: SessionFa
     assert [r.amount_nanos for r in rest] == [3, 2, 1]
     with pytest.raises(InvalidRequest):
         await billing.list_transactions(sessions, user, limit=0)
+
+
+async def test_an_adjustment_allowed_negative_overdraws_into_an_accepted_clawback(
+    sessions: SessionFactory, user: int
+) -> None:
+    await billing.top_up(sessions, user_id=user, amount_nanos=10 * USD, idempotency_key=new_key())
+    await billing.hold(sessions, user_id=user, amount_nanos=4 * USD, idempotency_key=new_key())
+    key = new_key()
+
+    result = await billing.adjust(
+        sessions,
+        user_id=user,
+        amount_nanos=-9 * USD,
+        reason="chargeback",
+        actor="admin",
+        idempotency_key=key,
+        allow_negative=True,
+    )
+    again = await billing.adjust(
+        sessions,
+        user_id=user,
+        amount_nanos=-9 * USD,
+        reason="chargeback",
+        actor="admin",
+        idempotency_key=key,
+        allow_negative=True,
+    )
+
+    assert result.balance_after_nanos == USD and again.replayed
+    balance = await billing.get_balance(sessions, user)
+    assert balance.balance_nanos == USD and balance.available_nanos == -3 * USD
+    assert await billing.verify_invariants(sessions, user) == []

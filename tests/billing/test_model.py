@@ -111,6 +111,23 @@ class LedgerModel(RuleBasedStateMachine):
         )
         assert result.replayed and result.transaction_id == transaction_id
 
+    @rule(amount=st.integers(1, 8 * UNIT))
+    def payment_refund(self, amount: int) -> None:
+        """A refunded payment takes its whole amount back, spent or not (available may go negative)."""
+        uncovered = amount - max(0, min(amount, self.available))
+        event("payment refund: " + ("covered" if uncovered == 0 else "into debt"))
+        result = self.run(
+            billing.refund(
+                self.sessions,
+                user_id=self.user,
+                amount_nanos=amount,
+                payment_id="p-model",
+                idempotency_key=f"refund:{uuid.uuid4().hex}",
+            )
+        )
+        self.balance -= amount
+        assert (result.amount_nanos, result.balance_after_nanos) == (-amount, self.balance)
+
     @rule(amount=st.integers(0, 3 * UNIT), short_lived=st.booleans())
     def hold(self, amount: int, short_lived: bool) -> None:
         key = f"hold:{uuid.uuid4().hex}"
@@ -118,7 +135,7 @@ class LedgerModel(RuleBasedStateMachine):
         call = billing.hold(
             self.sessions, user_id=self.user, amount_nanos=amount, idempotency_key=key, ttl_seconds=ttl
         )
-        if amount > self.available:
+        if amount > 0 and amount > self.available:  # a free call is never refused, even in debt
             event("hold refused: 402")
             with pytest.raises(InsufficientCredits):
                 self.run(call)
@@ -143,7 +160,8 @@ class LedgerModel(RuleBasedStateMachine):
     @rule(data=st.data(), cost=st.integers(0, 6 * UNIT))
     def settle(self, data: st.DataObject, cost: int) -> None:
         hold_id = data.draw(st.sampled_from(list(self.active)))
-        expected = min(cost, self.active[hold_id] + self.available)  # the excess only as far as it goes
+        # The hold is always charged; the excess only as far as available goes (none in debt).
+        expected = min(cost, self.active[hold_id] + max(0, self.available))
         event(
             "settle: "
             + (

@@ -174,3 +174,39 @@ async def test_run_sweeper_survives_errors_until_cancelled(
             await task
 
     assert "database went away" in caplog.text
+
+
+async def test_a_swept_hold_is_logged_with_the_origin_its_meta_recorded(
+    sessions: SessionFactory, user: int
+) -> None:
+    await billing.top_up(sessions, user_id=user, amount_nanos=USD, idempotency_key=new_key())
+    playground = await start(sessions, user, 1_000, request_id="req_pg", meta={"origin": "playground"})
+    unknown = await start(sessions, user, 1_000, request_id="req_odd", meta={"origin": "martian"})
+    for hold_id in (playground, unknown):
+        await billing.checkpoint(sessions, hold_id=hold_id, provisional_cost_nanos=400)
+
+    assert await billing.sweep_expired_holds(sessions, now=utcnow() + LATER) == billing.SweepReport(2, 0)
+
+    logs = [await usage_log(sessions, rid) for rid in ("req_pg", "req_odd")]
+    assert [(log.origin, log.api_token_id) if log else None for log in logs] == [
+        ("playground", None),
+        ("api", None),
+    ]
+
+
+async def test_a_swept_hold_is_billed_at_the_price_version_it_was_admitted_with(
+    sessions: SessionFactory, user: int
+) -> None:
+    await billing.top_up(sessions, user_id=user, amount_nanos=USD, idempotency_key=new_key())
+    admitted = await start(sessions, user, 1_000, request_id="req_v", meta={"price_version_id": 42})
+    bogus = await start(sessions, user, 1_000, request_id="req_b", meta={"price_version_id": "x"})
+    for hold_id in (admitted, bogus):
+        await billing.checkpoint(sessions, hold_id=hold_id, provisional_cost_nanos=300)
+    assert await billing.sweep_expired_holds(sessions, now=utcnow() + LATER) == billing.SweepReport(2, 0)
+    logs = [await usage_log(sessions, rid) for rid in ("req_v", "req_b")]
+    assert [(log.price_version_id, log.cost_nanos) if log else None for log in logs] == [
+        (42, 300),
+        (None, 300),
+    ]
+    # The upstream cost of a request whose process died is unknown.
+    assert all(log is not None and log.upstream_cost_nanos is None for log in logs)

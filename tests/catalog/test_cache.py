@@ -6,15 +6,15 @@ import asyncio
 from typing import Any
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import event
 
 from modelsnest.catalog import cache as cache_module
 from modelsnest.catalog import providers as svc
 from modelsnest.catalog.cache import CatalogCache, load_snapshot
+from modelsnest.catalog.prices import set_price, set_route_cost
 from modelsnest.catalog.seed import seed_catalog
-from modelsnest.catalog.types import CatalogSnapshot, PriceInfo
+from modelsnest.catalog.types import CatalogSnapshot, PriceComponent, PriceInfo
 from modelsnest.crypto import SecretBox
-from modelsnest.db.models.catalog import AiModelPricing
 from modelsnest.runtime import Runtime
 
 BOX = SecretBox("cache-test-secret-" + "q" * 30)
@@ -41,7 +41,16 @@ async def test_snapshot_contents(seeded: Runtime) -> None:
     assert len(snapshot.models) >= 55
     deepseek = snapshot.models["deepseek"]
     assert (deepseek.category, deepseek.endpoint, deepseek.vendor) == ("text", "chat", "DeepSeek")
-    assert deepseek.pricing == PriceInfo("per_1k_tokens", 270_000, 1_100_000)
+    assert deepseek.pricing is not None and isinstance(deepseek.pricing.version_id, int)
+    # The current selling version, with the dimensions priced apart (DeepSeek's cache hits).
+    assert deepseek.pricing == PriceInfo(
+        "per_1k_tokens",
+        270_000,
+        1_100_000,
+        (PriceComponent("cached_input", 70_000),),
+        version_id=deepseek.pricing.version_id,
+    )
+    assert all(route.cost is None for route in deepseek.routes)  # no cost price seeded: unknown
     assert [(r.provider.name, r.upstream_model, r.priority) for r in deepseek.routes] == [
         ("novita", "deepseek/deepseek-v3-0324", 10),
         ("simulator", "deepseek", 1000),
@@ -97,18 +106,15 @@ async def test_change_visible_after_invalidate_or_ttl(seeded: Runtime) -> None:
     clock = Clock()
     cache = CatalogCache(seeded.sessions, BOX, ttl_seconds=5, clock=clock)
     first = await cache.get()
-    async with seeded.sessions() as session, session.begin():
-        await session.execute(
-            update(AiModelPricing)
-            .where(AiModelPricing.model_id == first.models["whisper-1"].id)
-            .values(input_price_nanos=7_000_000, source="operator")
-        )
+    await set_price(seeded.sessions, "whisper-1", PriceInfo("per_minute", 7_000_000), actor="test")
     clock.now += 4
     assert await cache.get() is first  # still fresh
     clock.now += 1.5
     second = await cache.get()
     assert second is not first
-    assert second.models["whisper-1"].pricing == PriceInfo("per_minute", 7_000_000, 0)
+    new = second.models["whisper-1"].pricing
+    assert new is not None and (new.unit, new.input_nanos, new.output_nanos) == ("per_minute", 7_000_000, 0)
+    assert new.version_id != first.models["whisper-1"].pricing.version_id  # type: ignore[union-attr]
 
     await svc.set_provider_enabled(seeded.sessions, "simulator", False)
     assert await cache.get() is second
@@ -166,4 +172,17 @@ async def test_snapshot_loads_with_a_handful_of_queries(seeded: Runtime) -> None
     finally:
         event.remove(seeded.engine.sync_engine, "before_cursor_execute", count)
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    assert len(selects) == 4
+    assert len(selects) == 5
+
+
+async def test_routes_carry_their_current_cost_price(seeded: Runtime) -> None:
+    cache = CatalogCache(seeded.sessions, BOX)
+    route = (await cache.get()).models["deepseek"].routes[0]
+    cost = PriceInfo("per_1k_tokens", 200_000, 900_000, (PriceComponent("cached_input", 50_000),))
+    version = await set_route_cost(seeded.sessions, route.route_id, cost, actor="test", reason="contract")
+    cache.invalidate()
+    served = (await cache.get()).models["deepseek"].routes[0]
+    assert served.cost == PriceInfo(cost.unit, 200_000, 900_000, cost.components, version_id=version.id)  # type: ignore[union-attr]
+    await set_route_cost(seeded.sessions, route.route_id, None, actor="test", reason="contract ended")
+    cache.invalidate()
+    assert (await cache.get()).models["deepseek"].routes[0].cost is None

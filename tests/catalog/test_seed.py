@@ -127,12 +127,18 @@ async def test_operator_price_survives_and_seed_price_is_refreshed(runtime: Runt
     assert report.operator_prices_kept == 1
     assert report.updated == {"prices": 1}
     async with runtime.sessions() as session:
+        current = (
+            await session.scalars(select(AiModelPricing).where(AiModelPricing.effective_until.is_(None)))
+        ).all()
         prices = {
-            row.model_id: (row.input_price_nanos, row.output_price_nanos, row.source)
-            for row in (await session.scalars(select(AiModelPricing))).all()
+            row.model_id: (row.input_price_nanos, row.output_price_nanos, row.source) for row in current
         }
+        whisper_versions = (
+            await session.scalars(select(AiModelPricing.actor).where(AiModelPricing.model_id == whisper))
+        ).all()
     assert prices[deepseek] == (999, 888, "operator")
     assert prices[whisper] == (6_000_000, 0, "seed")
+    assert len(whisper_versions) == 2  # the refresh is a new version; the old one stays, closed
 
 
 async def test_operator_curation_and_edited_features_are_handled(runtime: Runtime) -> None:
@@ -239,7 +245,7 @@ async def test_unknown_provider_kind_is_refused(runtime: Runtime) -> None:
 
 
 async def test_seed_from_settings(database_url: str, tmp_path: Path) -> None:
-    settings = make_settings(database_url, tmp_path, novita_api_key=NOVITA_KEY, simulator=False)
+    settings = make_settings(database_url, tmp_path, provider_keys={"novita": NOVITA_KEY}, simulator=False)
     runtime = Runtime.create(settings)
     try:
         report = await seed_from_settings(runtime.sessions, settings)

@@ -31,6 +31,15 @@ def test_disable_and_enable(cli: Invoke) -> None:
     assert "active" in cli("users", "list").stdout
 
 
+def test_promote_gives_an_existing_account_the_admin_role(cli: Invoke) -> None:
+    cli("users", "create", "ops@example.com", "--password", "correct horse")
+    promoted = cli("users", "promote", "OPS@example.com")
+    assert promoted.exit_code == 0, promoted.stderr
+    assert "now an admin" in promoted.stdout
+    assert "admin" in cli("users", "list").stdout.splitlines()[1]
+    assert cli("users", "promote", "ghost@example.com").exit_code == 1
+
+
 def test_empty_list(cli: Invoke) -> None:
     result = cli("users", "list")
     assert result.exit_code == 0 and result.stdout.strip() == "(no users)"

@@ -12,8 +12,10 @@ recording and token accounting are described in ``tests.fakes.server``. Like the
   ``tool_result`` in the next (user) message;
 * honours ``stop_sequences`` (``stop_reason: "stop_sequence"``), ``max_tokens``
   (``"max_tokens"``) and answers tool calls with ``tool_use`` blocks (``"tool_use"``);
+* answers ``Behaviour.reasoning`` as a first ``thinking`` block with a ``signature``;
 * streams ``message_start`` (usage with ``input_tokens``), ``ping``, per block
-  ``content_block_start`` / ``content_block_delta`` (``text_delta`` or ``input_json_delta``)
+  ``content_block_start`` / ``content_block_delta`` (``text_delta``, ``input_json_delta``, or
+  ``thinking_delta`` then ``signature_delta``)
   / ``content_block_stop``, ``message_delta`` (stop reason + cumulative ``output_tokens``),
   ``message_stop``; each as ``event: <type>`` + ``data: <json>``.
 
@@ -186,13 +188,28 @@ class FakeAnthropicUpstream(FakeUpstream):
         if problem:
             return self.error_response(400, anthropic_error(400, problem))
         blocks, stop_reason, stop_sequence, output = self._plan(body)
-        prompt = fake_prompt_tokens(body["messages"], body.get("system"))
-        usage = {
-            "input_tokens": prompt - b.cached_tokens,
+        output += b.reasoning_tokens  # Anthropic counts thinking in output_tokens
+        if b.reasoning:
+            signature = f"sig_fake_{len(b.reasoning)}"
+            blocks.insert(0, {"type": "thinking", "thinking": b.reasoning, "signature": signature})
+            output += len(reply_pieces(b.reasoning))
+        prompt = (
+            b.prompt_tokens
+            if b.prompt_tokens is not None
+            else fake_prompt_tokens(body["messages"], body.get("system"))
+        )
+        # Anthropic's input_tokens excludes cache reads and writes.
+        usage: dict[str, Any] = {
+            "input_tokens": prompt - b.cached_tokens - b.cache_write_tokens,
             "output_tokens": output,
-            "cache_creation_input_tokens": 0,
+            "cache_creation_input_tokens": b.cache_write_tokens,
             "cache_read_input_tokens": b.cached_tokens,
         }
+        if b.cache_write_tokens:
+            usage["cache_creation"] = {
+                "ephemeral_5m_input_tokens": b.cache_write_tokens - b.cache_write_1h_tokens,
+                "ephemeral_1h_input_tokens": b.cache_write_1h_tokens,
+            }
         message = {
             "id": f"msg_fake{self.calls}",
             "type": "message",
@@ -231,6 +248,19 @@ class FakeAnthropicUpstream(FakeUpstream):
                     }
                     for piece in reply_pieces(block["text"])
                 )
+            elif block["type"] == "thinking":
+                opened = {"type": "thinking", "thinking": "", "signature": ""}
+                events.append({"type": "content_block_start", "index": index, "content_block": opened})
+                events.extend(
+                    {
+                        "type": "content_block_delta",
+                        "index": index,
+                        "delta": {"type": "thinking_delta", "thinking": piece},
+                    }
+                    for piece in reply_pieces(block["thinking"])
+                )
+                signature = {"type": "signature_delta", "signature": block["signature"]}
+                events.append({"type": "content_block_delta", "index": index, "delta": signature})
             else:
                 opened = {**block, "input": {}}
                 events.append({"type": "content_block_start", "index": index, "content_block": opened})

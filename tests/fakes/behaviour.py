@@ -50,6 +50,9 @@ class Behaviour:
     reply: str = DEFAULT_REPLY  # the answer text
     tool_calls: list[FakeToolCall] = field(default_factory=list)  # answer with these calls instead
     tool_preamble: str = ""  # text sent before the tool calls
+    # Thinking sent before the answer: OpenAI-compatible ``reasoning_content`` (DeepSeek's field),
+    # Anthropic a ``thinking`` block with a signature; one completion token per word, like replies.
+    reasoning: str = ""
     status: int = 200  # non-2xx: fail with this status ...
     error_body: Any = None  # ... and this body (dict → JSON, str → text); None: the upstream's shape
     fail_times: int | None = None  # fail only the first N calls, then answer normally
@@ -64,10 +67,18 @@ class Behaviour:
     keepalive: bool = False  # interleave SSE comments (OpenAI) / ping events (Anthropic)
     stop_reason: str | None = None  # override finish_reason / stop_reason
     expected_api_key: str | None = None  # 401 unless the request carries this key
+    # -- usage details (OpenAI's convention: parts of the prompt / completion tokens) --------------
+    prompt_tokens: int | None = None  # report this many prompt tokens (None: the fakes' own count)
     cached_tokens: int = 0  # prompt tokens reported as read from the prompt cache
+    cache_write_tokens: int = 0  # prompt tokens reported as written to the cache ...
+    cache_write_1h_tokens: int = 0  # ... of which at the 1-hour TTL (Anthropic)
+    audio_input_tokens: int = 0  # prompt tokens reported as audio
+    reasoning_tokens: int = 0  # completion tokens reported as reasoning (added to the answer's)
+    audio_output_tokens: int = 0  # completion tokens reported as audio (added to the answer's)
     # -- media -------------------------------------------------------------------------------
     embedding_dimensions: int = 8  # vector size when the request sets no ``dimensions``
     image_response: str | None = None  # "url" / "b64_json": answer so whatever was asked
+    image_quality: str | None = None  # images: report this ``quality`` (gpt-image models do)
     reject_response_format: bool = False  # images: 400 when ``response_format`` is sent (gpt-image)
     reject_verbose_json: bool = False  # transcriptions: 400 for ``verbose_json`` (gpt-4o-transcribe)
     content_type: str | None = None  # override the Content-Type of binary (audio) answers

@@ -91,6 +91,7 @@ class OpenAIMediaRoutes(FakeUpstream):
         app.router.add_post(f"{prefix}/images/generations", self.images)
         app.router.add_post(f"{prefix}/audio/transcriptions", self.transcriptions)
         app.router.add_post(f"{prefix}/audio/speech", self.speech)
+        app.router.add_post(f"{prefix}/rerank", self.rerank)
 
     async def _start(self, request: web.Request) -> tuple[RecordedRequest, web.Response | None]:
         """Record, wait, apply forced failures and the API key check."""
@@ -139,6 +140,31 @@ class OpenAIMediaRoutes(FakeUpstream):
             answer["usage"] = {"prompt_tokens": tokens, "total_tokens": tokens}
         return self._json(answer)
 
+    async def rerank(self, request: web.Request) -> web.Response:
+        """Jina's rerank: the later a document, the more relevant (score (i+1)/(n+1)); usage
+        ``total_tokens`` = query and documents at len // 4 + 1 each."""
+        recorded, failed = await self._start(request)
+        if failed is not None:
+            return failed
+        body = recorded.json
+        if not isinstance(body, dict) or not body.get("query") or not isinstance(body.get("documents"), list):
+            return self.error_response(400, _error(400, "'query' and 'documents' are required"))
+        documents = [d if isinstance(d, str) else d["text"] for d in body["documents"]]
+        n = len(documents)
+        results: list[dict[str, Any]] = []
+        for index in reversed(range(n)):
+            result: dict[str, Any] = {"index": index, "relevance_score": round((index + 1) / (n + 1), 4)}
+            if body.get("return_documents", True):
+                result["document"] = {"text": documents[index]}
+            results.append(result)
+        if body.get("top_n"):
+            results = results[: int(body["top_n"])]
+        answer: dict[str, Any] = {"model": body.get("model"), "results": results}
+        if not self.behaviour.omit_usage:
+            tokens = len(body["query"]) // 4 + 1 + sum(len(d) // 4 + 1 for d in documents)
+            answer["usage"] = {"total_tokens": tokens}
+        return self._json(answer)
+
     async def images(self, request: web.Request) -> web.Response:
         recorded, failed = await self._start(request)
         if failed is not None:
@@ -171,7 +197,10 @@ class OpenAIMediaRoutes(FakeUpstream):
             if str(body.get("model", "")).startswith("dall-e-3"):
                 item["revised_prompt"] = f"{body['prompt']} (revised)"
             data.append(item)
-        return self._json({"created": 1700000000, "data": data})
+        answer: dict[str, Any] = {"created": 1700000000, "data": data}
+        if b.image_quality is not None:
+            answer["quality"] = b.image_quality
+        return self._json(answer)
 
     async def transcriptions(self, request: web.Request) -> web.Response:
         recorded, failed = await self._start(request)

@@ -14,6 +14,14 @@ described in ``tests.fakes.server``. Like the real API it:
   the usage chunk (``choices: []``) only when ``stream_options.include_usage`` is true (every
   other chunk then has ``"usage": null``), and ``data: [DONE]``.
 
+``POST /v1/responses`` is OpenAI's Responses API: a JSON ``response`` (a ``reasoning`` item
+when ``Behaviour.reasoning`` is set, a ``message`` item or one ``function_call`` item per tool
+call) or, with ``stream: true``, the typed events with their ``sequence_number``
+(``response.created``, ``response.in_progress``, per item ``response.output_item.added`` …
+``response.output_item.done``, ``response.completed`` with the usage). The usage is
+``input_tokens`` (``input_tokens_details.cached_tokens``) and ``output_tokens``
+(``output_tokens_details.reasoning_tokens``); ``drop_after``/``hang_after`` count events.
+
 Errors use OpenAI's body: ``{"error": {"message", "type", "param", "code"}}``.
 
     python -m tests.fakes.openai_upstream --port 18000
@@ -66,6 +74,7 @@ class FakeOpenAIUpstream(OpenAIMediaRoutes):
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post(f"{self.api_prefix}/chat/completions", self.chat)
+        app.router.add_post(f"{self.api_prefix}/responses", self.responses)
         self.add_media_routes(app)
 
     def _check(self, request: web.Request, body: Any) -> web.Response | None:
@@ -120,13 +129,23 @@ class FakeOpenAIUpstream(OpenAIMediaRoutes):
         if invalid is not None:
             return invalid
         content, calls, finish, completion = self._answer(body)
-        prompt = fake_prompt_tokens(body["messages"])
+        completion += b.reasoning_tokens + b.audio_output_tokens + len(reply_pieces(b.reasoning))
+        prompt = b.prompt_tokens if b.prompt_tokens is not None else fake_prompt_tokens(body["messages"])
+        prompt_details: dict[str, Any] = {
+            "cached_tokens": b.cached_tokens,
+            "audio_tokens": b.audio_input_tokens,
+        }
+        if b.cache_write_tokens:  # OpenRouter's field for providers that charge cache writes
+            prompt_details["cache_write_tokens"] = b.cache_write_tokens
         usage = {
             "prompt_tokens": prompt,
             "completion_tokens": completion,
             "total_tokens": prompt + completion,
-            "prompt_tokens_details": {"cached_tokens": b.cached_tokens, "audio_tokens": 0},
-            "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
+            "prompt_tokens_details": prompt_details,
+            "completion_tokens_details": {
+                "reasoning_tokens": b.reasoning_tokens,
+                "audio_tokens": b.audio_output_tokens,
+            },
         }
         meta = {
             "id": f"chatcmpl-fake{self.calls}",
@@ -146,6 +165,8 @@ class FakeOpenAIUpstream(OpenAIMediaRoutes):
                 {"id": cid, "type": "function", "function": {"name": name, "arguments": "".join(pieces)}}
                 for cid, name, pieces in calls
             ]
+        if b.reasoning:
+            message["reasoning_content"] = b.reasoning
         message["refusal"] = None
         answer: dict[str, Any] = {
             **meta,
@@ -192,6 +213,7 @@ class FakeOpenAIUpstream(OpenAIMediaRoutes):
         events: list[dict[str, Any]] = []
         for i in range(n):
             events.append(chunk(i, {"role": "assistant", "content": ""}))
+            events.extend(chunk(i, {"reasoning_content": piece}) for piece in reply_pieces(b.reasoning))
             events.extend(chunk(i, {"content": piece}) for piece in content)
             for index, (cid, name, pieces) in enumerate(calls):
                 start = {
@@ -238,6 +260,190 @@ class FakeOpenAIUpstream(OpenAIMediaRoutes):
                 await response.write(b"data: " + orjson.dumps(event) + b"\n\n")
             if not b.omit_done:
                 await response.write(b"data: [DONE]\n\n")
+            await response.write_eof()
+        except asyncio.CancelledError:
+            self.note_disconnect(generation)
+            raise
+        except ConnectionResetError:
+            self.note_disconnect(generation)
+        return response
+
+    # -- Responses API ----------------------------------------------------------------------
+
+    def _response_body(
+        self, body: dict[str, Any], status: str, output: list[Any], usage: Any
+    ) -> dict[str, Any]:
+        return {
+            "id": f"resp_fake{self.calls}_{int(time.time() * 1000)}",
+            "object": "response",
+            "created_at": int(time.time()),
+            "status": status,
+            "error": None,
+            "incomplete_details": None,
+            "instructions": body.get("instructions"),
+            "max_output_tokens": body.get("max_output_tokens"),
+            "model": body["model"],
+            "output": output,
+            "parallel_tool_calls": True,
+            "previous_response_id": body.get("previous_response_id"),
+            "reasoning": {"effort": None, "summary": None},
+            "store": body.get("store", True),
+            "temperature": 1.0,
+            "text": {"format": {"type": "text"}},
+            "tool_choice": body.get("tool_choice", "auto"),
+            "tools": body.get("tools") or [],
+            "top_p": 1.0,
+            "truncation": "disabled",
+            "usage": usage,
+            "user": None,
+            "metadata": {},
+        }
+
+    async def responses(self, request: web.Request) -> web.StreamResponse:
+        recorded, generation = await self.record(request)
+        b = self.behaviour
+        status = self.forced_failure()
+        if status is not None:
+            return self.error_response(
+                status, b.error_body if b.error_body is not None else openai_error(status)
+            )
+        body = recorded.json
+        if not isinstance(body, dict) or not body.get("model") or "input" not in body:
+            return self.error_response(400, openai_error(400, "'model' and 'input' are required"))
+        calls = [
+            (f"call_fake_{i}", c.name, argument_pieces(c.arguments_json)) for i, c in enumerate(b.tool_calls)
+        ]
+        content = [] if calls else reply_pieces(b.reply)
+        reasoning = reply_pieces(b.reasoning)
+        completion = len(content) + sum(len(p) for _, _, p in calls) + len(reasoning) + b.reasoning_tokens
+        text = body["input"] if isinstance(body["input"], str) else orjson.dumps(body["input"]).decode()
+        prompt = b.prompt_tokens if b.prompt_tokens is not None else max(1, len(text.split()))
+        usage = None
+        if not b.omit_usage:
+            usage = {
+                "input_tokens": prompt,
+                "input_tokens_details": {"cached_tokens": b.cached_tokens},
+                "output_tokens": completion,
+                "output_tokens_details": {"reasoning_tokens": b.reasoning_tokens + len(reasoning)},
+                "total_tokens": prompt + completion,
+            }
+        items: list[tuple[dict[str, Any], list[str]]] = []  # (done item, delta pieces)
+        if reasoning:
+            item = {
+                "id": "rs_fake",
+                "type": "reasoning",
+                "summary": [],
+                "status": "completed",
+                "content": [{"type": "reasoning_text", "text": "".join(reasoning)}],
+            }
+            items.append((item, reasoning))
+        if content:
+            part = {"type": "output_text", "text": "".join(content), "annotations": [], "logprobs": []}
+            item = {
+                "id": "msg_fake",
+                "type": "message",
+                "role": "assistant",
+                "status": "completed",
+                "content": [part],
+            }
+            items.append((item, content))
+        for cid, name, pieces in calls:
+            item = {
+                "id": f"fc_{cid}",
+                "type": "function_call",
+                "call_id": cid,
+                "name": name,
+                "arguments": "".join(pieces),
+                "status": "completed",
+            }
+            items.append((item, pieces))
+        final = self._response_body(body, "completed", [item for item, _ in items], usage)
+        if not body.get("stream"):
+            return web.Response(body=orjson.dumps(final), content_type="application/json", headers=b.headers)
+        start = {**final, "status": "in_progress", "output": [], "usage": None}
+        events: list[dict[str, Any]] = [
+            {"type": "response.created", "response": start},
+            {"type": "response.in_progress", "response": start},
+        ]
+        for index, (item, pieces) in enumerate(items):
+            common = {"item_id": item["id"], "output_index": index}
+            if item["type"] == "message" or item["type"] == "reasoning":
+                opened = {**item, "status": "in_progress", "content": []}
+            else:
+                opened = {**item, "status": "in_progress", "arguments": ""}
+            events.append({"type": "response.output_item.added", "output_index": index, "item": opened})
+            if item["type"] == "message":
+                part = item["content"][0]
+                events.append(
+                    {
+                        "type": "response.content_part.added",
+                        **common,
+                        "content_index": 0,
+                        "part": {**part, "text": ""},
+                    }
+                )
+                events.extend(
+                    {
+                        "type": "response.output_text.delta",
+                        **common,
+                        "content_index": 0,
+                        "delta": piece,
+                        "logprobs": [],
+                    }
+                    for piece in pieces
+                )
+                events.append(
+                    {
+                        "type": "response.output_text.done",
+                        **common,
+                        "content_index": 0,
+                        "text": part["text"],
+                        "logprobs": [],
+                    }
+                )
+                events.append(
+                    {"type": "response.content_part.done", **common, "content_index": 0, "part": part}
+                )
+            elif item["type"] == "reasoning":
+                events.extend(
+                    {"type": "response.reasoning_text.delta", **common, "content_index": 0, "delta": piece}
+                    for piece in pieces
+                )
+                events.append(
+                    {
+                        "type": "response.reasoning_text.done",
+                        **common,
+                        "content_index": 0,
+                        "text": item["content"][0]["text"],
+                    }
+                )
+            else:
+                events.extend(
+                    {"type": "response.function_call_arguments.delta", **common, "delta": piece}
+                    for piece in pieces
+                )
+                events.append(
+                    {
+                        "type": "response.function_call_arguments.done",
+                        **common,
+                        "arguments": item["arguments"],
+                    }
+                )
+            events.append({"type": "response.output_item.done", "output_index": index, "item": item})
+        events.append({"type": "response.completed", "response": final})
+        response = await self.start_sse(request)
+        try:
+            for sent, event in enumerate(events):
+                if sent == b.drop_after:
+                    request.transport.abort()  # type: ignore[union-attr]
+                    return response
+                if sent == b.hang_after:
+                    await asyncio.sleep(3600)
+                await self.pause(b.chunk_delay)
+                data = {**event, "sequence_number": sent}
+                await response.write(
+                    f"event: {event['type']}\n".encode() + b"data: " + orjson.dumps(data) + b"\n\n"
+                )
             await response.write_eof()
         except asyncio.CancelledError:
             self.note_disconnect(generation)

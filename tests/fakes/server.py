@@ -23,6 +23,15 @@ can tell a reported usage from a local estimate:
                           (with its leading whitespace) and one per 8 characters of each
                           tool call's JSON arguments.
 
+Usage details are reported as each upstream reports them, from ``Behaviour``:
+``prompt_tokens`` (an override of the count above, for long-context tiers), ``cached_tokens``,
+``cache_write_tokens`` (``cache_write_1h_tokens`` of them), ``audio_input_tokens`` — parts of
+the prompt — and ``reasoning_tokens``, ``audio_output_tokens`` — added to the completion.
+OpenAI: ``prompt_tokens_details`` / ``completion_tokens_details`` (cache writes as OpenRouter's
+``prompt_tokens_details.cache_write_tokens``); Anthropic: ``input_tokens`` *without* cache
+reads and writes, ``cache_read_input_tokens``, ``cache_creation_input_tokens`` and
+``cache_creation.ephemeral_{5m,1h}_input_tokens``.
+
 Generated files (images, videos) are served by the fake itself: ``fake.host_file(data,
 content_type)`` returns a ``GET {url}/files/<name>`` URL, so an adapter's download path runs over
 real HTTP too. Downloads are not recorded in ``requests`` (so ``calls`` counts API calls only):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import wave
@@ -8,9 +9,11 @@ from typing import Any
 
 import httpx
 import openai
+from sqlalchemy import select
 
+from modelsnest.db.models import UsageLog
 from modelsnest.money import usd_to_nanos
-from tests.live import ServerProcess
+from tests.live import Platform, ServerProcess
 
 
 def expected_cost_nanos(
@@ -62,3 +65,14 @@ def wav_bytes(seconds: float, rate: int = 16000) -> bytes:
 
 def ceil_div(a: int, b: int) -> int:
     return -(-a // b)
+
+
+async def usage_row(platform: Platform, request_id: str) -> UsageLog:
+    """The ``usage_logs`` row of a request, read from the database (waits for a stream's)."""
+    for _ in range(100):
+        async with platform.sessions() as session:
+            row = await session.scalar(select(UsageLog).where(UsageLog.request_id == request_id))
+        if row is not None:
+            return row
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no usage row for {request_id}")

@@ -55,7 +55,7 @@ async def test_a_failing_route_falls_back_to_the_next(
     assert await platform.invariants(account.user_id) == []
 
 
-async def test_all_routes_failing_is_502_with_the_last_error_and_free(
+async def test_all_routes_failing_is_a_generic_502_and_free(
     live_server: ServerProcess, platform: Platform
 ) -> None:
     with FakeOpenAIUpstream() as one, FakeOpenAIUpstream() as two:
@@ -72,7 +72,9 @@ async def test_all_routes_failing_is_502_with_the_last_error_and_free(
             response = post(live_server, account.token, chat_body(model, stream=stream))
             assert response.status_code == 502
             error = response.json()["error"]
-            assert error["code"] == "UPSTREAM_ERROR" and "database on fire" in error["message"]
+            # the upstream's own words (maybe about the operator's account) go to our log only
+            assert error["code"] == "UPSTREAM_ERROR" and "database on fire" not in response.text
+            assert "not been charged" in error["message"]
     balance = await platform.balance(account.user_id)
     assert balance.balance_nanos == nanos(1) and balance.reserved_nanos == 0
     usage = exact_json(

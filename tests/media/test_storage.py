@@ -12,7 +12,8 @@ from sqlalchemy import func, select, update
 from modelsnest.db.base import utcnow
 from modelsnest.db.models.media import StoredFile
 from modelsnest.errors import NotFound
-from modelsnest.media import MediaStore, is_valid_file_id, png_image
+from modelsnest.media import png_image
+from modelsnest.media.storage import MediaStore, is_valid_file_id
 from modelsnest.runtime import Runtime
 from tests.media.conftest import MakeUser
 

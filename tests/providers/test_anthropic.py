@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
-from modelsnest.providers.anthropic import AnthropicProvider
+from modelsnest.providers.anthropic import AnthropicProvider, StreamTranslator
 from modelsnest.providers.errors import (
     ProviderAuthError,
     ProviderBadRequest,
@@ -114,6 +114,64 @@ async def test_cached_tokens_count_as_prompt(
     result = await provider.chat(request(), "c")
     assert result.usage.prompt_tokens == fake_prompt_tokens([MESSAGES[1]], "Be brief.")
     assert result.body["usage"]["prompt_tokens_details"] == {"cached_tokens": 4}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_cache_reads_and_writes_are_normalised_to_openai_convention(
+    provider: AnthropicProvider, anthropic_upstream: FakeAnthropicUpstream, stream: bool
+) -> None:
+    # Anthropic reports input_tokens WITHOUT cache reads and writes; we add them back.
+    anthropic_upstream.set(
+        reply="one two",
+        prompt_tokens=5000,
+        cached_tokens=3000,
+        cache_write_tokens=1500,
+        cache_write_1h_tokens=500,
+    )
+    if stream:
+        chunks = [chunk async for chunk in provider.chat_stream(request(), "c")]
+        usage = chunks[-1].usage
+        reported = chunks[-1].data["usage"]
+    else:
+        result = await provider.chat(request(), "c")
+        usage, reported = result.usage, result.body["usage"]
+    assert usage is not None
+    assert (
+        usage.prompt_tokens,
+        usage.cached_tokens,
+        usage.cache_write_tokens,
+        usage.cache_write_1h_tokens,
+    ) == (
+        5000,
+        3000,
+        1500,
+        500,
+    )
+    assert usage.completion_tokens == 2
+    assert reported["prompt_tokens"] == 5000
+    assert reported["prompt_tokens_details"] == {"cached_tokens": 3000, "cache_write_tokens": 1500}
+
+
+async def test_stream_usage_fields_accumulate_across_events() -> None:
+    translator = StreamTranslator("c", 1)
+    translator.feed(
+        {
+            "type": "message_start",
+            "message": {
+                "id": "m",
+                "usage": {"input_tokens": 10, "cache_read_input_tokens": 90, "output_tokens": 1},
+            },
+        }
+    )
+    # A newer API repeats the input counts in message_delta; an older one sends only output_tokens.
+    translator.feed({"type": "message_delta", "delta": {}, "usage": {"output_tokens": 7}})
+    final = translator.feed({"type": "message_stop"})
+    assert final is not None and final.usage is not None
+    assert (final.usage.prompt_tokens, final.usage.cached_tokens, final.usage.completion_tokens) == (
+        100,
+        90,
+        7,
+    )
 
 
 @pytest.mark.parametrize(
@@ -341,3 +399,56 @@ async def test_aclose_stops_the_upstream(
     await anext(stream)
     await stream.aclose()  # type: ignore[attr-defined]
     assert await anthropic_upstream.wait_for_disconnect()
+
+
+# -- native Messages (``/api/v1/messages`` passes Anthropic's body through) -----------------
+
+NATIVE = {"model": "claude", "max_tokens": 50, "messages": [{"role": "user", "content": "Say hello"}]}
+
+
+async def test_native_messages_pass_the_body_and_beta_flags_through(
+    anthropic_upstream: FakeAnthropicUpstream,
+) -> None:
+    adapter = AnthropicProvider(config(anthropic_upstream, extra={"anthropic_beta": "configured-1"}))
+    try:
+        result = await adapter.messages(
+            {**NATIVE, "stream": False, "top_k": 5}, "claude-up", ("client-2", "configured-1")
+        )
+    finally:
+        await adapter.close()
+    sent = anthropic_upstream.last
+    assert sent.json == {**NATIVE, "model": "claude-up", "top_k": 5}
+    assert sent.headers["anthropic-beta"] == "configured-1,client-2"
+    assert result.message["content"] == [{"type": "text", "text": Behaviour().reply}]
+    assert result.usage.completion_tokens == len(reply_pieces(Behaviour().reply))
+
+
+async def test_native_stream_yields_events_with_the_usage_on_message_delta(
+    provider: AnthropicProvider, anthropic_upstream: FakeAnthropicUpstream
+) -> None:
+    anthropic_upstream.set(reply="one two", prompt_tokens=30, cached_tokens=10)
+    chunks = await collect(provider.messages_stream(NATIVE, "claude-up"))
+    kinds = [chunk.data["type"] for chunk in chunks]
+    assert (
+        kinds[:2] == ["message_start", "ping"] and kinds[-1] == "message_delta"
+    )  # message_stop is not yielded
+    assert "anthropic-beta" not in anthropic_upstream.last.headers
+    assert anthropic_upstream.last.json["stream"] is True
+    final = chunks[-1].usage
+    assert final is not None and (final.prompt_tokens, final.cached_tokens, final.completion_tokens) == (
+        30,
+        10,
+        2,
+    )
+    assert all(chunk.usage is None for chunk in chunks[:-1])
+    assert sum(chunk.completion_tokens_delta for chunk in chunks) == sum(
+        count_tokens(p) for p in reply_pieces("one two")
+    )
+
+
+async def test_native_stream_error_event_raises(
+    provider: AnthropicProvider, anthropic_upstream: FakeAnthropicUpstream
+) -> None:
+    anthropic_upstream.set(error_event_after=3)
+    with pytest.raises(ProviderServerError):
+        await collect(provider.messages_stream(NATIVE, "claude-up"))

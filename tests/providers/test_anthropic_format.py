@@ -219,10 +219,26 @@ def test_response_translation() -> None:
         "prompt_tokens": 17,
         "completion_tokens": 7,
         "total_tokens": 24,
-        "prompt_tokens_details": {"cached_tokens": 5},
+        "prompt_tokens_details": {"cached_tokens": 5, "cache_write_tokens": 2},
     }
-    usage, cached = usage_from_anthropic(message["usage"])
-    assert (usage.prompt_tokens, usage.completion_tokens, cached) == (17, 7, 5)
+    usage = usage_from_anthropic(message["usage"])
+    # Anthropic's input_tokens excludes cache reads and writes; prompt_tokens includes them.
+    assert (usage.prompt_tokens, usage.completion_tokens) == (17, 7)
+    assert (usage.cached_tokens, usage.cache_write_tokens, usage.cache_write_1h_tokens) == (5, 2, 0)
+
+
+def test_usage_reads_the_one_hour_share_of_cache_writes() -> None:
+    usage = usage_from_anthropic(
+        {
+            "input_tokens": 3,
+            "output_tokens": 4,
+            "cache_creation_input_tokens": 1000,
+            "cache_read_input_tokens": 0,
+            "cache_creation": {"ephemeral_5m_input_tokens": 400, "ephemeral_1h_input_tokens": 600},
+        }
+    )
+    assert (usage.prompt_tokens, usage.cache_write_tokens, usage.cache_write_1h_tokens) == (1003, 1000, 600)
+    assert not usage_from_anthropic(None).reported
 
 
 @pytest.mark.parametrize(

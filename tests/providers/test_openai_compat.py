@@ -17,7 +17,7 @@ from modelsnest.providers.errors import (
     ProviderServerError,
     ProviderTimeout,
 )
-from modelsnest.providers.openai_compat import OpenAICompatProvider
+from modelsnest.providers.openai_compat import OpenAICompatProvider, usage_from_openai
 from modelsnest.providers.tokens import count_tokens, estimate_prompt_tokens
 from modelsnest.providers.types import ChatChunk, ProviderConfig
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
@@ -396,3 +396,55 @@ async def test_in_loop_fake(openai_upstream_in_loop: FakeOpenAIUpstream) -> None
     finally:
         await adapter.close()
     assert fake.calls == 1
+
+
+async def test_usage_details_are_read_in_openai_convention(
+    provider: OpenAICompatProvider, openai_upstream: FakeOpenAIUpstream
+) -> None:
+    openai_upstream.set(
+        reply="one two three",
+        prompt_tokens=900,
+        cached_tokens=512,
+        audio_input_tokens=100,
+        cache_write_tokens=64,
+        reasoning_tokens=40,
+        audio_output_tokens=7,
+    )
+    usage = (await provider.chat(request(), "up")).usage
+    # The details are parts of the totals, as OpenAI reports them.
+    assert (usage.prompt_tokens, usage.cached_tokens, usage.audio_input_tokens, usage.cache_write_tokens) == (
+        900,
+        512,
+        100,
+        64,
+    )
+    assert (usage.completion_tokens, usage.reasoning_tokens, usage.audio_output_tokens) == (3 + 40 + 7, 40, 7)
+
+    chunks = await collect(provider.chat_stream(request(), "up"))
+    final = chunks[-1]
+    assert final.usage is not None and final.data["choices"] == []
+    assert (final.usage.prompt_tokens, final.usage.cached_tokens, final.usage.reasoning_tokens) == (
+        900,
+        512,
+        40,
+    )
+
+
+def test_deepseek_and_proxy_cache_fields_are_understood() -> None:
+    deepseek = usage_from_openai(
+        {
+            "prompt_tokens": 1000,
+            "completion_tokens": 20,
+            "prompt_cache_hit_tokens": 768,
+            "prompt_cache_miss_tokens": 232,
+            "completion_tokens_details": {"reasoning_tokens": 12},
+        }
+    )
+    assert deepseek is not None
+    assert (deepseek.cached_tokens, deepseek.reasoning_tokens) == (768, 12)
+    proxied = usage_from_openai(
+        {"prompt_tokens": 50, "completion_tokens": 1, "cache_creation_input_tokens": 30}
+    )
+    assert proxied is not None and proxied.cache_write_tokens == 30
+    junk = usage_from_openai({"prompt_tokens": 5, "prompt_tokens_details": {"cached_tokens": "many"}})
+    assert junk is not None and junk.cached_tokens == 0

@@ -234,6 +234,36 @@ def test_schema_values() -> None:
     assert value_for_schema({"properties": {"a": {"default": 3}}}, rng) == {"a": 3}
 
 
+def _nested_arrays(depth: int) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string"}
+    for _ in range(depth):
+        schema = {"type": "array", "minItems": 16, "items": schema}
+    return schema
+
+
+HOSTILE_SCHEMAS = [
+    {"type": "array", "minItems": 10**9, "items": {"type": "string"}},  # would be a billion items
+    {"type": "string", "minLength": 10**9},
+    _nested_arrays(12),  # 16**12 leaves if followed
+    {"type": "array", "minItems": "many", "items": 3},
+    {"type": "object", "properties": [1, 2]},
+    {"type": "object", "required": 5, "properties": {"a": {}}},
+    {"type": "integer", "minimum": float("inf")},
+]
+
+
+@pytest.mark.parametrize("schema", HOSTILE_SCHEMAS)
+async def test_a_clients_schema_cannot_make_the_simulator_build_a_huge_value_or_fail(
+    schema: dict[str, Any],
+) -> None:
+    started = time.perf_counter()
+    response_format = {"type": "json_schema", "json_schema": {"name": "x", "schema": schema}}
+    result = await simulator().chat(request(response_format=response_format, tools=None), "m")
+    text = result.body["choices"][0]["message"]["content"]
+    assert len(text) < 200_000 and time.perf_counter() - started < 2
+    orjson.loads(text)  # still a JSON answer
+
+
 async def test_pacing_is_configurable() -> None:
     sim = simulator(chunk_delay_ms=5, answer_words=5)
     started = time.monotonic()
@@ -250,3 +280,26 @@ async def test_bad_requests() -> None:
     with pytest.raises(ProviderBadRequest):
         await collect(sim.chat_stream({"model": "m", "messages": ["hi"]}, "m"))
     await sim.close()
+
+
+async def test_repeated_prompt_prefix_reports_cached_tokens_like_openai() -> None:
+    sim = simulator()
+    long_system = {"role": "system", "content": "You are a careful assistant. " * 300}
+    first = [long_system, {"role": "user", "content": "First question?"}]
+    second = [long_system, {"role": "user", "content": "Another question?"}]
+    cold = await sim.chat(request(messages=first), "m")
+    assert cold.usage.cached_tokens == 0 and "prompt_tokens_details" not in cold.body["usage"]
+    warm = await sim.chat(request(messages=second), "m")
+    prefix = estimate_prompt_tokens([long_system])
+    assert prefix >= 1024
+    assert warm.usage.cached_tokens == prefix // 128 * 128  # OpenAI caches in 128-token steps
+    assert warm.body["usage"]["prompt_tokens_details"] == {"cached_tokens": warm.usage.cached_tokens}
+    streamed = await collect(sim.chat_stream(request(messages=second), "m"))
+    assert streamed[-1].usage is not None and streamed[-1].usage.cached_tokens == warm.usage.cached_tokens
+    # A short shared prefix is below OpenAI's 1024-token minimum: nothing is cached.
+    short = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
+    await sim.chat(request(messages=short), "m")
+    again = await sim.chat(request(messages=[short[0], {"role": "user", "content": "Ho"}]), "m")
+    assert again.usage.cached_tokens == 0
+    # Another simulator instance (another process) has its own cache.
+    assert (await simulator().chat(request(messages=second), "m")).usage.cached_tokens == 0

@@ -6,34 +6,38 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from modelsnest.auth.key_verifier import ApiKeyPrincipal
+from modelsnest.auth.caller import Caller
 from modelsnest.gateway.service import Gateway
-from modelsnest.runtime import Runtime
+from modelsnest.services import Services
 
 # Every dependency is ``async def``: FastAPI runs plain ``def`` ones in a thread pool, a
 # thread hop per dependency per request.
 
 
-async def get_runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
+def services_of(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+async def get_services(request: Request) -> Services:
+    return services_of(request)
 
 
 async def get_gateway(request: Request) -> Gateway:
-    gateway: Gateway = request.app.state.gateway
-    return gateway
+    return services_of(request).gateway
 
 
 async def request_id(request: Request) -> str:
     return str(request.scope.get("state", {}).get("request_id") or "")
 
 
-async def api_key(request: Request) -> ApiKeyPrincipal:
-    gateway: Gateway = request.app.state.gateway
-    return await gateway.keys.verify(request.headers.get("authorization"))
+async def api_caller(request: Request) -> Caller:
+    """The caller of an ``/api/v1`` route: the owner of the ``Authorization: Bearer ptr_…`` key."""
+    principal = await services_of(request).keys.verify(request.headers.get("authorization"))
+    return Caller.from_key(principal)
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+ServicesDep = Annotated[Services, Depends(get_services)]
 GatewayDep = Annotated[Gateway, Depends(get_gateway)]
-ApiKeyDep = Annotated[ApiKeyPrincipal, Depends(api_key)]
+CallerDep = Annotated[Caller, Depends(api_caller)]
 RequestIdDep = Annotated[str, Depends(request_id)]

@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from modelsnest import billing
+from modelsnest.auth.email_identity import email_fingerprint
 from modelsnest.auth.passwords import hash_password, needs_rehash, validate_password, verify_password
 from modelsnest.db.base import utcnow
 from modelsnest.db.engine import SessionFactory
@@ -47,6 +48,12 @@ class UserView:
     has_password: bool
     created_at: datetime
     last_login_at: datetime | None
+    email_verified_at: datetime | None = None
+
+    @property
+    def label(self) -> str:
+        """How the account is named in the dashboard: its display name, else its e-mail."""
+        return self.display_name or self.email
 
     @classmethod
     def of(cls, row: User) -> UserView:
@@ -59,6 +66,7 @@ class UserView:
             has_password=row.password_hash is not None,
             created_at=row.created_at,
             last_login_at=row.last_login_at,
+            email_verified_at=row.email_verified_at,
         )
 
 
@@ -102,7 +110,13 @@ async def create_user(
         async with sessions() as session, session.begin():
             if await session.scalar(select(User.id).where(func.lower(User.email) == address.lower())):
                 raise _duplicate(address)
-            user = User(email=address, password_hash=password_hash, role=role, status="active")
+            user = User(
+                email=address,
+                email_fingerprint=email_fingerprint(address),
+                password_hash=password_hash,
+                role=role,
+                status="active",
+            )
             session.add(user)
             await session.flush()
             await billing.ensure_account(session, user.id)
@@ -183,6 +197,18 @@ async def set_user_status(sessions: SessionFactory, user_id: int, status: str) -
         if user is None:
             raise NotFound(f"no user with id {user_id}")
         user.status = status
+        return UserView.of(user)
+
+
+async def set_user_role(sessions: SessionFactory, user_id: int, role: str) -> UserView:
+    """Make an account an administrator or a plain user (the CLI's ``users promote``)."""
+    if role not in ROLES:
+        raise InvalidRequest(f"unknown role {role!r}: use one of {', '.join(ROLES)}", param="role")
+    async with sessions() as session, session.begin():
+        user = await session.get(User, user_id, with_for_update=True)
+        if user is None:
+            raise NotFound(f"no user with id {user_id}")
+        user.role = role
         return UserView.of(user)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from modelsnest.billing.types import USAGE_STATUSES, UsageRecord
+from modelsnest.billing.types import USAGE_ORIGINS, USAGE_STATUSES, StoredReply, UsageRecord
 from modelsnest.errors import InvalidRequest
 
 # $1e9: far above any real amount, and far enough below BIGINT (9.2e18) that sums of many
@@ -13,6 +13,7 @@ from modelsnest.errors import InvalidRequest
 MAX_NANOS: Final = 10**18
 INT32_MAX: Final = 2**31 - 1  # INTEGER columns (token counts, timings)
 KEY_MAX: Final = 200  # credit_transactions.idempotency_key / credit_holds.idempotency_key
+MEDIA_TYPE_MAX: Final = 100  # idempotency_records.response_media_type
 
 
 def is_int(value: object) -> bool:
@@ -81,11 +82,53 @@ def usage(record: UsageRecord) -> UsageRecord:
     optional_text(record.unit_type, "unit_type", 32)
     optional_text(record.error_code, "error_code", 64)
     count(record.units, "units", MAX_NANOS)  # BIGINT
-    for name in ("prompt_tokens", "completion_tokens"):
+    for name in (
+        "prompt_tokens",
+        "completion_tokens",
+        "cached_tokens",
+        "cache_write_tokens",
+        "reasoning_tokens",
+        "audio_input_tokens",
+        "audio_output_tokens",
+    ):
         count(getattr(record, name), name, INT32_MAX)
+    if record.upstream_cost_nanos is not None:
+        nanos(record.upstream_cost_nanos, "upstream_cost_nanos")
+    for name in ("price_version_id", "upstream_price_version_id"):
+        if getattr(record, name) is not None:
+            positive_int(getattr(record, name), name)
+    if record.cost_breakdown is not None and (
+        not isinstance(record.cost_breakdown, list)
+        or not all(isinstance(line, dict) for line in record.cost_breakdown)
+    ):
+        raise InvalidRequest("cost_breakdown must be a list of objects", param="cost_breakdown")
     for name in ("latency_ms", "ttft_ms", "http_status"):
         if getattr(record, name) is not None:
             count(getattr(record, name), name, INT32_MAX)
     if record.status not in USAGE_STATUSES:
         raise InvalidRequest(f"status must be one of {sorted(USAGE_STATUSES)}", param="status")
+    if record.origin not in USAGE_ORIGINS:
+        raise InvalidRequest(f"origin must be one of {sorted(USAGE_ORIGINS)}", param="origin")
     return record
+
+
+def reply(value: StoredReply | None, usage: UsageRecord) -> StoredReply | None:
+    """An idempotency record belongs to one API key (``idempotency_records.api_token_id`` is
+    NOT NULL), the one the request was billed to: a reply for a keyless call has no record."""
+    if value is None:
+        return None
+    if not isinstance(value, StoredReply):
+        raise InvalidRequest("reply must be a StoredReply", param="reply")
+    if usage.api_token_id is None:
+        raise InvalidRequest("a stored reply needs the API key the request was billed to", param="reply")
+    positive_int(value.record_id, "reply.record_id")
+    if not is_int(value.status) or not 100 <= value.status <= 599:
+        raise InvalidRequest("reply.status must be an HTTP status (100-599)", param="reply.status")
+    if not isinstance(value.body, bytes):
+        raise InvalidRequest("reply.body must be bytes", param="reply.body")
+    text(value.media_type, "reply.media_type", MEDIA_TYPE_MAX)
+    if not isinstance(value.headers, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.headers.items()
+    ):
+        raise InvalidRequest("reply.headers must map header names to strings", param="reply.headers")
+    return value

@@ -14,7 +14,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from modelsnest.db.models import ApiToken, CreditHold, CreditTransaction, UsageDaily, UsageLog, UserCredits
+from modelsnest.db.models import (
+    ApiToken,
+    CreditHold,
+    CreditTransaction,
+    IdempotencyRecord,
+    UsageDaily,
+    UsageLog,
+    UserCredits,
+)
 
 credits = cast(Table, UserCredits.__table__)
 ledger = cast(Table, CreditTransaction.__table__)
@@ -22,6 +30,7 @@ holds = cast(Table, CreditHold.__table__)
 usage_logs = cast(Table, UsageLog.__table__)
 usage_daily = cast(Table, UsageDaily.__table__)
 api_tokens = cast(Table, ApiToken.__table__)
+idempotency = cast(Table, IdempotencyRecord.__table__)  # only ``settle(reply=…)`` writes here
 
 
 class KeyTaken(Exception):
@@ -45,7 +54,7 @@ def upsert(session: AsyncSession, table: Table) -> Any:
     raise NotImplementedError(f"the ledger supports SQLite and PostgreSQL, not {name}")
 
 
-def json_value(value: dict[str, Any] | None) -> dict[str, Any] | Null:
+def json_value(value: dict[str, Any] | list[Any] | None) -> dict[str, Any] | list[Any] | Null:
     """SQL NULL for "no meta" (a bare None would be stored as the JSON text 'null')."""
     return null() if value is None else value
 

@@ -12,6 +12,7 @@ from sqlalchemy import Select, and_, func, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelsnest.billing import _db
+from modelsnest.billing.types import OVERDRAFT
 from modelsnest.db.engine import SessionFactory
 
 _MAX_LISTED = 20  # a broken chain would otherwise list every later row
@@ -35,7 +36,9 @@ def _only(statement: Select[Any], column: Any, user_id: int | None) -> Select[An
 
 
 async def _accounts(session: AsyncSession, user_id: int | None) -> list[str]:
-    """balance = Σ ledger rows; reserved = Σ active holds; reserved ≥ 0; available ≥ 0."""
+    """balance = Σ ledger rows; reserved = Σ active holds; reserved ≥ 0; available ≥ 0 except
+    for a payment refund's debt or an operator's deduction allowed to overdraw (``admin_overdraft``):
+    available ≥ −clawback, and clawback ≤ what payment refunds and those deductions took."""
     c, l, h = _db.credits.c, _db.ledger.c, _db.holds.c  # noqa: E741
     ledger_sum = select(l.user_id, func.sum(l.amount_nanos).label("total")).group_by(l.user_id).subquery()
     held_sum = (
@@ -44,16 +47,29 @@ async def _accounts(session: AsyncSession, user_id: int | None) -> list[str]:
         .group_by(h.user_id)
         .subquery()
     )
+    refunded_sum = (  # what may have been taken beyond available: refunds and overdrafts
+        select(l.user_id, (-func.sum(l.amount_nanos)).label("total"))
+        .where(
+            or_(
+                l.type == "payment_refund",
+                and_(l.type == "adjustment", l.reference_type == OVERDRAFT, l.amount_nanos < 0),
+            )
+        )
+        .group_by(l.user_id)
+        .subquery()
+    )
     statement = select(
         c.user_id,
         c.balance_nanos,
         c.reserved_nanos,
+        c.clawback_nanos,
         func.coalesce(ledger_sum.c.total, 0).label("ledger"),
         func.coalesce(held_sum.c.total, 0).label("held"),
+        func.coalesce(refunded_sum.c.total, 0).label("refunded"),
     ).select_from(
-        _db.credits.outerjoin(ledger_sum, ledger_sum.c.user_id == c.user_id).outerjoin(
-            held_sum, held_sum.c.user_id == c.user_id
-        )
+        _db.credits.outerjoin(ledger_sum, ledger_sum.c.user_id == c.user_id)
+        .outerjoin(held_sum, held_sum.c.user_id == c.user_id)
+        .outerjoin(refunded_sum, refunded_sum.c.user_id == c.user_id)
     )
     problems = []
     for r in await session.execute(_only(statement, c.user_id, user_id)):
@@ -64,8 +80,13 @@ async def _accounts(session: AsyncSession, user_id: int | None) -> list[str]:
             problems.append(f"{who}: reserved {r.reserved_nanos} != sum of active holds {int(r.held)}")
         if r.reserved_nanos < 0:
             problems.append(f"{who}: reserved is negative ({r.reserved_nanos})")
-        if r.balance_nanos - r.reserved_nanos < 0:
-            problems.append(f"{who}: available is negative ({r.balance_nanos - r.reserved_nanos})")
+        available = r.balance_nanos - r.reserved_nanos
+        if available < -r.clawback_nanos:
+            problems.append(f"{who}: available {available} is below minus its clawback ({r.clawback_nanos})")
+        if not 0 <= r.clawback_nanos <= r.refunded:
+            problems.append(
+                f"{who}: clawback {r.clawback_nanos} is outside 0..payment refunds and overdrafts ({int(r.refunded)})"
+            )
     accounts = select(c.user_id)
     orphans = union(
         _only(select(l.user_id).where(l.user_id.not_in(accounts)), l.user_id, user_id),

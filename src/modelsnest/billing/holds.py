@@ -5,8 +5,9 @@ long stream has delivered so far, and releases.
 first, so no check-then-act race on any number of replicas), and the insert of the hold.
 
 Hold ``meta`` is what the sweeper needs to bill a hold whose process died. Keys it reads:
-``endpoint``, ``model`` (catalog slug), ``provider``, ``upstream_model``, ``streamed``, and
-``provisional_cost_nanos``, which only ``checkpoint`` writes."""
+``endpoint``, ``model`` (catalog slug), ``provider``, ``upstream_model``, ``streamed``,
+``origin`` (``UsageRecord.origin``; "api" when absent), and ``provisional_cost_nanos``, which
+only ``checkpoint`` writes."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Balance changes that are not request usage: top-ups, admin adjustments, payment refunds;
-and reading balances and the ledger.
+and reading balances and the ledger. ``top_up_in`` / ``refund_in`` do the same inside a
+caller's transaction (payments commit their status, raw event and ledger row together).
 
 Each write is one database transaction that updates ``user_credits`` and appends exactly one
 ``credit_transactions`` row. The row is inserted *after* the balance update, so on PostgreSQL
@@ -16,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelsnest.billing import _checks, _db
-from modelsnest.billing.types import Balance, TransactionResult, TransactionView
+from modelsnest.billing.types import OVERDRAFT, Balance, TransactionResult, TransactionView
 from modelsnest.db.base import utcnow
 from modelsnest.db.engine import SessionFactory
 from modelsnest.errors import Conflict, InsufficientCredits, InvalidRequest, NotFound
@@ -94,15 +95,20 @@ async def adjust(
     reason: str,
     actor: str,
     idempotency_key: str,
+    allow_negative: bool = False,
 ) -> TransactionResult:
     """An operator's signed correction. A debit may take only what is available (not what
-    in-flight calls reserved): InsufficientCredits otherwise."""
+    in-flight calls reserved): InsufficientCredits otherwise — unless ``allow_negative``: the
+    operator chose to let it overdraw. Such a row has ``reference_type`` ``admin_overdraft``
+    and, like a payment refund, adds what it took beyond what was available to
+    ``clawback_nanos`` (the debt ``verify_invariants`` accepts)."""
+    requested = _checks.signed_nanos(amount_nanos, "amount_nanos")
     entry = _Entry(
         user_id=_checks.positive_int(user_id, "user_id"),
         type="adjustment",
-        requested=_checks.signed_nanos(amount_nanos, "amount_nanos"),
+        requested=requested,
         key=_checks.key(idempotency_key),
-        reference_type="admin",
+        reference_type=OVERDRAFT if allow_negative and requested < 0 else "admin",
         reference_id=_checks.text(actor, "actor", 120),
         description=_checks.text(reason, "reason", 2000),
         actor=actor,
@@ -120,13 +126,74 @@ async def refund(
     description: str | None = None,
     actor: str | None = None,
 ) -> TransactionResult:
-    """Take back the credits of a refunded payment: a negative ``payment_refund`` row.
+    """Take back the credits of a refunded (or reversed) payment: a negative ``payment_refund``
+    row of the whole amount.
 
-    The money has already gone back to the payer, so this is never refused; but credits the
-    user has spent (or reserved) cannot be taken back, so the row goes only as low as
-    available allows. ``amount_nanos`` of the result is what was actually taken (≤ 0); the
-    row's meta keeps ``requested_nanos`` and ``shortfall_nanos``."""
+    The money has already gone back to the payer, so this is never refused, and it takes the
+    whole amount even when the user has spent or reserved part of it: available credit then
+    goes below zero (the account owes it, and no hold succeeds until a top-up covers it). What
+    was taken beyond what was available is added to ``user_credits.clawback_nanos`` and kept
+    in the row's meta as ``uncovered_nanos``. This is the only way available goes negative."""
+    entry = _refund_entry(user_id, amount_nanos, payment_id, idempotency_key, description, actor)
+    return await _post(sessions, entry)
+
+
+async def top_up_in(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    amount_nanos: int,
+    idempotency_key: str,
+    type: str = "topup",
+    reference_type: str | None = None,
+    reference_id: str | None = None,
+    description: str | None = None,
+    actor: str | None = None,
+    meta: dict[str, Any] | None = None,
+) -> TransactionResult:
+    """``top_up`` inside the caller's transaction, so a payment's status, its raw event and
+    its ledger row commit together. Same checks, same replay; if a concurrent transaction
+    commits the same key first, raises ``KeyTaken``: the caller rolls back and retries."""
+    if type not in TOP_UP_TYPES:
+        raise InvalidRequest(f"type must be one of {sorted(TOP_UP_TYPES)}", param="type")
     entry = _Entry(
+        user_id=_checks.positive_int(user_id, "user_id"),
+        type=type,
+        requested=_checks.nanos(amount_nanos, "amount_nanos", minimum=1),
+        key=_checks.key(idempotency_key),
+        reference_type=_checks.optional_text(reference_type, "reference_type", 32),
+        reference_id=_checks.optional_text(reference_id, "reference_id", 128),
+        description=description,
+        actor=_checks.optional_text(actor, "actor", 120),
+        meta=meta,
+    )
+    return await _replay(session, entry) or await _apply(session, entry)
+
+
+async def refund_in(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    amount_nanos: int,
+    payment_id: str,
+    idempotency_key: str,
+    description: str | None = None,
+    actor: str | None = None,
+) -> TransactionResult:
+    """``refund`` inside the caller's transaction (``KeyTaken`` as for ``top_up_in``)."""
+    entry = _refund_entry(user_id, amount_nanos, payment_id, idempotency_key, description, actor)
+    return await _replay(session, entry) or await _apply(session, entry)
+
+
+def _refund_entry(
+    user_id: int,
+    amount_nanos: int,
+    payment_id: str,
+    idempotency_key: str,
+    description: str | None,
+    actor: str | None,
+) -> _Entry:
+    return _Entry(
         user_id=_checks.positive_int(user_id, "user_id"),
         type="payment_refund",
         requested=-_checks.nanos(amount_nanos, "amount_nanos", minimum=1),
@@ -136,7 +203,6 @@ async def refund(
         description=description,
         actor=_checks.optional_text(actor, "actor", 120),
     )
-    return await _post(sessions, entry)
 
 
 async def _post(sessions: SessionFactory, entry: _Entry) -> TransactionResult:
@@ -153,13 +219,10 @@ async def _post(sessions: SessionFactory, entry: _Entry) -> TransactionResult:
 
 async def _apply(session: AsyncSession, entry: _Entry) -> TransactionResult:
     amount, meta = entry.requested, entry.meta
-    if entry.type == "payment_refund":
-        amount, balance = await _take_available(session, entry.user_id, -entry.requested)
-        meta = {
-            **(meta or {}),
-            "requested_nanos": -entry.requested,
-            "shortfall_nanos": amount - entry.requested,
-        }
+    if entry.type == "payment_refund" or (entry.type == "adjustment" and entry.reference_type == OVERDRAFT):
+        balance, uncovered = await _take_back(session, entry.user_id, -entry.requested)
+        if uncovered:
+            meta = {**(meta or {}), "uncovered_nanos": uncovered}
     elif amount > 0:
         await ensure_account(session, entry.user_id)
         balance = await _change(session, entry.user_id, amount)
@@ -208,8 +271,9 @@ async def _change(session: AsyncSession, user_id: int, amount: int, *, gate: boo
     return int(balance)
 
 
-async def _take_available(session: AsyncSession, user_id: int, wanted: int) -> tuple[int, int]:
-    """Debit min(wanted, available); returns (signed amount taken, balance after).
+async def _take_back(session: AsyncSession, user_id: int, amount: int) -> tuple[int, int]:
+    """balance −= amount, unconditionally; returns (balance after, the part of the amount that
+    was not available), which is added to ``clawback_nanos``.
 
     The row is locked first (FOR UPDATE; SQLite's BEGIN IMMEDIATE already serializes) so the
     available amount read is the one the update sees."""
@@ -220,10 +284,17 @@ async def _take_available(session: AsyncSession, user_id: int, wanted: int) -> t
             select(c.balance_nanos, c.reserved_nanos).where(c.user_id == user_id).with_for_update()
         )
     ).one()
-    taken = min(wanted, current.balance_nanos - current.reserved_nanos)
-    if taken == 0:
-        return 0, int(current.balance_nanos)
-    return -taken, await _change(session, user_id, -taken)
+    covered = max(0, min(amount, current.balance_nanos - current.reserved_nanos))
+    uncovered = amount - covered
+    balance = (
+        await session.execute(
+            update(_db.credits)
+            .where(c.user_id == user_id)
+            .values(balance_nanos=c.balance_nanos - amount, clawback_nanos=c.clawback_nanos + uncovered)
+            .returning(c.balance_nanos)
+        )
+    ).scalar_one()
+    return int(balance), uncovered
 
 
 async def _replay(session: AsyncSession, entry: _Entry) -> TransactionResult | None:

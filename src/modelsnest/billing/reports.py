@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 
@@ -39,6 +40,16 @@ class UsageEntry:
     cancelled: bool
     streamed: bool
     api_token_id: int | None
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    audio_input_tokens: int = 0
+    audio_output_tokens: int = 0
+    price_version_id: int | None = None
+    cost_breakdown: list[dict[str, Any]] | None = None  # ``catalog.pricing.CostLine.as_record`` dicts
+    # Operator-only: what the route's provider charged (None: unknown). Never shown to customers.
+    upstream_cost_nanos: int | None = None
+    upstream_price_version_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +91,15 @@ def _entry(row: UsageLog) -> UsageEntry:
         cancelled=row.cancelled,
         streamed=row.streamed,
         api_token_id=row.api_token_id,
+        cached_tokens=row.cached_tokens,
+        cache_write_tokens=row.cache_write_tokens,
+        reasoning_tokens=row.reasoning_tokens,
+        audio_input_tokens=row.audio_input_tokens,
+        audio_output_tokens=row.audio_output_tokens,
+        price_version_id=row.price_version_id,
+        cost_breakdown=row.cost_breakdown,
+        upstream_cost_nanos=row.upstream_cost_nanos,
+        upstream_price_version_id=row.upstream_price_version_id,
     )
 
 

@@ -3,25 +3,30 @@
   2. debits the balance and frees the reservation,
   3. appends the 'usage' ledger row (none for a zero charge: failures cost nothing),
   4. writes the usage log row and the daily rollup,
-  5. adds the charge to the API key's lifetime spend.
+  5. adds the charge to the API key's lifetime spend,
+  6. and, when given a ``StoredReply``, completes the request's idempotency record with the
+     answer (written before the usage row, so any later failure takes it back too).
 
-Either all of it is committed or none: the gateway returns content only after this commits.
+Either all of it is committed or none: the gateway returns content only after this commits,
+and a retry of an ``Idempotency-Key`` request finds either the stored answer or nothing charged.
 The charge is ``cost_nanos`` (already rounded, see ``modelsnest.money``). A cost above the
 hold takes the excess from available credits only as far as they go; the balance never goes
-below what other holds reserve, and the usage row's meta records the shortfall."""
+below what other holds reserve (nor further into a payment refund's debt), and the usage
+row's meta records the shortfall."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Update, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningUpdate
 
 from modelsnest.billing import _checks, _db
 from modelsnest.billing.holds import check_owner
 from modelsnest.billing.ledger import read_balance
-from modelsnest.billing.types import SettleResult, UsageRecord
+from modelsnest.billing.types import SettleResult, StoredReply, UsageRecord
 from modelsnest.billing.usage import write_usage
 from modelsnest.db.base import utcnow
 from modelsnest.db.engine import SessionFactory
@@ -34,18 +39,34 @@ def settle_key(hold_id: str) -> str:
 
 
 async def settle(
-    sessions: SessionFactory, *, hold_id: str, cost_nanos: int, usage: UsageRecord
+    sessions: SessionFactory,
+    *,
+    hold_id: str,
+    cost_nanos: int,
+    usage: UsageRecord,
+    reply: StoredReply | None = None,
 ) -> SettleResult:
     """Charge ``cost_nanos`` against the hold. Safe to retry: a settled hold returns its first
-    result (``replayed=True``) and writes nothing; a released hold is a Conflict."""
+    result (``replayed=True``) and writes nothing (a ``reply`` included: the first one stays);
+    a released hold is a Conflict.
+
+    ``reply``: store this answer in its idempotency record (still 'pending': a record that was
+    completed, abandoned or purged is left as it is) in the same transaction."""
     cost = _checks.nanos(cost_nanos, "cost_nanos")
     _checks.usage(usage)
+    _checks.reply(reply, usage)
     async with sessions.begin() as session:
-        return await settle_in(session, hold_id=hold_id, cost=cost, usage=usage, now=utcnow())
+        return await settle_in(session, hold_id=hold_id, cost=cost, usage=usage, now=utcnow(), reply=reply)
 
 
 async def settle_in(
-    session: AsyncSession, *, hold_id: str, cost: int, usage: UsageRecord, now: datetime
+    session: AsyncSession,
+    *,
+    hold_id: str,
+    cost: int,
+    usage: UsageRecord,
+    now: datetime,
+    reply: StoredReply | None = None,
 ) -> SettleResult:
     """``settle`` inside the caller's transaction (the sweeper's, or settle's own)."""
     h = _db.holds.c
@@ -87,6 +108,8 @@ async def settle_in(
             .where(h.id == hold_id)
             .values(settled_nanos=charge, transaction_id=transaction_id)
         )
+    if reply is not None:
+        await session.execute(store_reply(reply, api_token_id=usage.api_token_id))
 
     meta = usage.meta
     if charge < cost:
@@ -100,6 +123,28 @@ async def settle_in(
             .values(spent_nanos=t.spent_nanos + charge)
         )
     return SettleResult(hold_id, transaction_id, charge, balance, replayed=False)
+
+
+def store_reply(reply: StoredReply, *, api_token_id: int | None) -> Update:
+    """Complete the claimed idempotency record with the answer. Only a 'pending' record of the
+    same API key: never overwrite a stored answer, never answer another key's retries."""
+    i = _db.idempotency.c
+    return (
+        update(_db.idempotency)
+        .where(i.id == reply.record_id, i.status == "pending", i.api_token_id == api_token_id)
+        .values(reply_values(reply))
+    )
+
+
+def reply_values(reply: StoredReply) -> dict[str, Any]:
+    """The columns a stored reply sets (the hot ledger writes the same)."""
+    return {
+        "status": "completed",
+        "response_status": reply.status,
+        "response_body": reply.body,
+        "response_media_type": reply.media_type,
+        "response_headers": reply.headers,
+    }
 
 
 async def _debit(session: AsyncSession, user_id: int, *, held: int, cost: int) -> tuple[int, int]:
@@ -125,7 +170,9 @@ async def _debit(session: AsyncSession, user_id: int, *, held: int, cost: int) -
         )
     ).one()
     # Others may have freed credits since the gated update failed: never take more than the cost.
-    charge = min(cost, held + current.balance_nanos - current.reserved_nanos)
+    # The hold itself is always charged (it was reserved before any payment refund could take
+    # the account into debt, see ``ledger.refund``); only the excess needs available credit.
+    charge = min(cost, held + max(0, current.balance_nanos - current.reserved_nanos))
     return charge, int((await session.execute(take(charge))).scalar_one())
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import Row, select
 from modelsnest.billing import _checks, _db
 from modelsnest.billing.holds import PROVISIONAL_KEY, release_in
 from modelsnest.billing.settlement import settle_in
-from modelsnest.billing.types import SweepReport, UsageRecord
+from modelsnest.billing.types import USAGE_ORIGINS, SweepReport, UsageRecord
 from modelsnest.db.base import utcnow
 from modelsnest.db.engine import SessionFactory
 
@@ -88,6 +88,8 @@ def _usage_of(hold: Row[Any]) -> UsageRecord:
         value = meta.get(name)
         return str(value)[:size] if value else None
 
+    origin = meta.get("origin")
+    version = meta.get("price_version_id")
     return UsageRecord(
         request_id=hold.request_id or hold.id,
         user_id=hold.user_id,
@@ -101,6 +103,10 @@ def _usage_of(hold: Row[Any]) -> UsageRecord:
         error_message="the request ended without settling; billed what its last checkpoint recorded",
         streamed=bool(meta.get("streamed", True)),
         meta={"swept": True, "hold_id": hold.id},
+        origin=origin if origin in USAGE_ORIGINS else "api",
+        price_version_id=version
+        if isinstance(version, int) and _checks.is_int(version) and version > 0
+        else None,
     )
 
 

@@ -6,8 +6,10 @@ reaches every replica within seconds; ``invalidate()`` makes this replica reload
 call. Concurrent callers share one reload (single flight), and when a reload fails the previous
 snapshot keeps being served (the failure is logged and retried after the TTL).
 
-A snapshot is built with four queries (models with categories, prices, enabled providers,
-enabled routes), whatever the catalog size. Routes keep only enabled routes of enabled
+A snapshot is built with five queries (models with categories, current price versions, their
+components, enabled providers, enabled routes), whatever the catalog size. Each model carries
+its current selling price and each route its current cost price (``RouteInfo.cost``, None when
+unknown), both with their ``version_id``. Routes keep only enabled routes of enabled
 providers, sorted by priority; API keys are decrypted once per load.
 """
 
@@ -22,11 +24,12 @@ from types import MappingProxyType
 
 from sqlalchemy import select
 
+from modelsnest.catalog.price_rows import current_prices
 from modelsnest.catalog.types import CatalogSnapshot, ModelInfo, PriceInfo, RouteInfo
 from modelsnest.crypto import SecretBox
 from modelsnest.db.base import utcnow
 from modelsnest.db.engine import SessionFactory
-from modelsnest.db.models.catalog import AiModel, AiModelCategory, AiModelPricing
+from modelsnest.db.models.catalog import AiModel, AiModelCategory
 from modelsnest.db.models.providers import ModelRoute, Provider
 from modelsnest.providers.types import ProviderConfig
 
@@ -43,7 +46,7 @@ async def load_snapshot(sessions: SessionFactory, secret_box: SecretBox) -> Cata
                 .order_by(AiModel.sort_order, AiModel.id)
             )
         ).all()
-        price_rows = (await session.scalars(select(AiModelPricing))).all()
+        prices, costs = await current_prices(session)
         provider_rows = (await session.scalars(select(Provider).where(Provider.enabled.is_(True)))).all()
         route_rows = (
             await session.scalars(
@@ -53,10 +56,6 @@ async def load_snapshot(sessions: SessionFactory, secret_box: SecretBox) -> Cata
             )
         ).all()
 
-    prices = {
-        row.model_id: PriceInfo(row.price_unit, row.input_price_nanos, row.output_price_nanos)
-        for row in price_rows
-    }
     providers: dict[int, tuple[ProviderConfig, Provider]] = {}
     for row in provider_rows:
         api_key: str | None = None
@@ -93,6 +92,7 @@ async def load_snapshot(sessions: SessionFactory, secret_box: SecretBox) -> Cata
                 priority=route.priority,
                 weight=route.weight,
                 circuit_open_until=provider.circuit_open_until,
+                cost=costs.get(route.id),
             )
         )
 

@@ -1,35 +1,35 @@
 """Build one model's documentation (steps, parameters, code samples, response example) from
-the per-endpoint templates in ``docs_templates``.
+the per-endpoint templates in ``docs_templates``: what the seed stores in the docs tables.
 
-Response examples are computed, not typed in: their ``usage.cost`` and ``billing`` come from
-the same pricing functions the gateway uses, so the docs can never show a cost the platform
-would not charge.
+``build_docs`` is the first of two Jinja2 passes: it fills the model's own specifics and
+leaves the request-time placeholders (``{{ base_url }}``, ``{{ site_url }}``,
+``{{ price_text }}``) as they are, for ``docs_render`` to fill per request. Values are inserted
+quoted (``escape_jinja``), so a seed value can never turn into template code.
+
+Response examples are computed, not typed in: their quantities are fixed here, and their
+``usage.cost`` and ``billing`` are ``{{ cost(…) }}`` / ``{{ billing(…) }}`` calls that
+``docs_render`` answers with the same pricing functions the gateway uses, at the model's
+current price, so the docs can never show a cost the platform would not charge.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
-from fractions import Fraction
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
+from modelsnest.catalog.docs_jinja import DocsSandbox, escape_jinja, render_docs_template
 from modelsnest.catalog.docs_templates import (
-    BASE_URL,
     DEFAULT_PROMPTS,
     EXAMPLE_FRAME_URL,
     EXAMPLE_IMAGE_URL,
     TEMPLATES,
     ParamTemplate,
 )
-from modelsnest.catalog.pricing import billing_json, chat_cost, price_text, unit_cost
 from modelsnest.catalog.spec import ModelSpec
-from modelsnest.catalog.types import PriceInfo
-from modelsnest.exact_json import money
 
-_PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 _CREATED = 1735689600  # 2025-01-01T00:00:00Z, a stable timestamp for examples
 _EXAMPLE_TITLES = {
     "curl": "cURL",
@@ -67,15 +67,25 @@ class DocSpec:
     response_example: str
 
 
-@dataclass(frozen=True, slots=True)
-class _Priced:
-    slug: str
-    endpoint: str
-    pricing: PriceInfo | None
+class _Later(str):
+    """A request-time placeholder: the first pass writes it back as it is."""
+
+    __slots__ = ()
 
 
-class DocsTemplateError(ValueError):
-    """A template placeholder has no value for this model (a bug in the templates)."""
+# Filled by ``docs_render`` per request; everything else is filled here.
+REQUEST_TIME_VALUES: Final = {
+    name: _Later("{{ " + name + " }}") for name in ("base_url", "site_url", "price_text")
+}
+
+
+def _quoted(value: Any) -> Any:
+    return value if isinstance(value, _Later) else escape_jinja(str(value))
+
+
+# Seed-time pass: every inserted value is quoted, so the output is a template that renders
+# to exactly what was inserted, plus the request-time placeholders.
+_SEED_ENV: Final = DocsSandbox(finalize=_quoted)
 
 
 def _or_list(items: list[Any]) -> str:
@@ -84,17 +94,7 @@ def _or_list(items: list[Any]) -> str:
 
 
 def _fill(text: str, values: dict[str, str], where: str) -> str:
-    def replace(match: re.Match[str]) -> str:
-        key = match.group(1)
-        if key not in values:
-            raise DocsTemplateError(f"{where}: no value for placeholder {{{{{key}}}}}")
-        return values[key]
-
-    return _PLACEHOLDER.sub(replace, text)
-
-
-def _price(spec: ModelSpec) -> PriceInfo:
-    return PriceInfo(spec.price.unit, spec.price.input_nanos, spec.price.output_nanos)
+    return render_docs_template(_SEED_ENV, text, values, f"docs template of {where}")
 
 
 def _values(spec: ModelSpec) -> dict[str, str]:
@@ -115,8 +115,7 @@ def _values(spec: ModelSpec) -> dict[str, str]:
     values = {
         "slug": spec.slug,
         "name": spec.name,
-        "base_url": BASE_URL,
-        "price_text": price_text(_price(spec), spec.endpoint),
+        **REQUEST_TIME_VALUES,
         "prompt": prompt,
         "user_content": json.dumps(user_content),
         "max_output": str(spec.max_output_tokens or ""),
@@ -176,13 +175,42 @@ def _param(template: ParamTemplate, spec: ModelSpec, values: dict[str, str]) -> 
 
 
 def _dump(body: dict[str, Any]) -> str:
-    # orjson writes the exact money Fragments of billing_json as plain JSON numbers.
     return orjson.dumps(body, option=orjson.OPT_INDENT_2).decode()
 
 
+class _Example:
+    """Builds a response example whose request-time parts are Jinja expressions: they go into
+    the JSON as markers, and become ``{{ … }}`` once the rest of the text is quoted."""
+
+    def __init__(self) -> None:
+        self._expressions: dict[str, str] = {}
+
+    def text(self, expression: str) -> str:
+        """A marker for ``expression`` inside a JSON string (``{{ site_url }}/files/…``)."""
+        marker = f"@@docs-expression-{len(self._expressions)}@@"
+        self._expressions[marker] = expression
+        return marker
+
+    def value(self, expression: str) -> orjson.Fragment:
+        """A marker for ``expression`` in place of a JSON value (a cost, the billing object)."""
+        return orjson.Fragment(self.text(expression).encode())
+
+    def cost(self, *quantities: int) -> orjson.Fragment:
+        return self.value(f"cost({', '.join(map(str, quantities))})")
+
+    def billing(self, *quantities: int) -> orjson.Fragment:
+        # The billing object sits one level deep in every example: indent its inner lines.
+        return self.value(f"billing({', '.join(map(str, quantities))}) | indent(2)")
+
+    def finish(self, text: str) -> str:
+        template = escape_jinja(text)
+        for marker, expression in self._expressions.items():
+            template = template.replace(marker, "{{ " + expression + " }}")
+        return template
+
+
 def _response_example(spec: ModelSpec, values: dict[str, str]) -> str:
-    price = _price(spec)
-    priced = _Priced(spec.slug, spec.endpoint, price)
+    example = _Example()
     endpoint = spec.endpoint
     if endpoint == "chat":
         vision = bool(spec.options.get("example_image"))
@@ -195,7 +223,6 @@ def _response_example(spec: ModelSpec, values: dict[str, str]) -> str:
             else "A process is an independent program with its own memory, while a thread is a unit of "
             "execution inside a process that shares that memory with its sibling threads."
         )
-        cost = chat_cost(price, prompt_tokens, completion_tokens)
         usage: dict[str, Any] = {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
@@ -203,93 +230,99 @@ def _response_example(spec: ModelSpec, values: dict[str, str]) -> str:
         }
         if reasoning_tokens:
             usage["completion_tokens_details"] = {"reasoning_tokens": reasoning_tokens}
-        usage["cost"] = money(cost)
-        return _dump(
-            {
-                "id": "chatcmpl-8f3c2a1b9d7e4f60",
-                "object": "chat.completion",
-                "created": _CREATED,
-                "model": spec.slug,
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": answer},
-                        "finish_reason": "stop",
-                    }
-                ],
-                "usage": usage,
-                "billing": billing_json(priced, cost),
-            }
-        )
+        usage["cost"] = example.cost(prompt_tokens, completion_tokens)
+        body: dict[str, Any] = {
+            "id": "chatcmpl-8f3c2a1b9d7e4f60",
+            "object": "chat.completion",
+            "created": _CREATED,
+            "model": spec.slug,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": answer},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": usage,
+            "billing": example.billing(prompt_tokens, completion_tokens),
+        }
+        return example.finish(_dump(body))
     if endpoint == "embeddings":
-        cost = unit_cost(price, 12)
         vectors = [[0.0123, -0.0456, 0.0078, 0.0311], [-0.0209, 0.0147, -0.0032, 0.0264]]
-        return _dump(
-            {
-                "object": "list",
-                "data": [
-                    {"object": "embedding", "index": i, "embedding": vector}
-                    for i, vector in enumerate(vectors)
-                ],
-                "model": spec.slug,
-                "usage": {"prompt_tokens": 12, "total_tokens": 12, "cost": money(cost)},
-                "billing": billing_json(priced, cost),
-            }
-        )
+        body = {
+            "object": "list",
+            "data": [
+                {"object": "embedding", "index": i, "embedding": vector} for i, vector in enumerate(vectors)
+            ],
+            "model": spec.slug,
+            "usage": {"prompt_tokens": 12, "total_tokens": 12, "cost": example.cost(12)},
+            "billing": example.billing(12),
+        }
+        return example.finish(_dump(body))
+    if endpoint == "rerank":
+        per_search = spec.price.unit == "per_request"
+        quantity = 1 if per_search else 28
+        body = {
+            "id": "rerank_4c1d9e7a2b8f",
+            "object": "rerank",
+            "model": spec.slug,
+            "results": [{"index": 1, "relevance_score": 0.9823}],
+            "usage": {
+                "prompt_tokens": 28,
+                "total_tokens": 28,
+                "search_units": 1,
+                "cost": example.cost(quantity),
+            },
+            "billing": example.billing(quantity),
+        }
+        return example.finish(_dump(body))
     if endpoint == "images":
-        cost = unit_cost(price, 1)
-        item: dict[str, Any] = {"url": "https://YOUR_HOST/files/img_7QkL2m9xV4.png"}
+        item: dict[str, Any] = {"url": example.text("site_url") + "/files/img_7QkL2m9xV4.png"}
         if spec.slug == "dall-e-3":
             item["revised_prompt"] = values["prompt"] + ", dramatic clouds, warm rim light on the rocks"
-        return _dump(
-            {
-                "created": _CREATED,
-                "data": [item],
-                "usage": {"images": 1, "cost": money(cost)},
-                "billing": billing_json(priced, cost),
-            }
-        )
+        body = {
+            "created": _CREATED,
+            "data": [item],
+            "usage": {"images": 1, "cost": example.cost(1)},
+            "billing": example.billing(1),
+        }
+        return example.finish(_dump(body))
     if endpoint == "transcription":
-        cost = unit_cost(price, 61)
-        return _dump(
-            {
-                "text": "Thanks everyone for joining. Today we will review the launch plan and the budget.",
-                "usage": {"type": "duration", "seconds": 61, "cost": money(cost)},
-                "billing": billing_json(priced, cost),
-            }
-        )
+        body = {
+            "text": "Thanks everyone for joining. Today we will review the launch plan and the budget.",
+            "usage": {"type": "duration", "seconds": 61, "cost": example.cost(61)},
+            "billing": example.billing(61),
+        }
+        return example.finish(_dump(body))
     if endpoint == "speech":
         characters = len(values["text"])
-        cost = unit_cost(price, characters)
         lookup = {
             "id": "req_5b2f8c1e9a7d4e30",
             "model": spec.slug,
             "created": _CREATED,
-            "usage": {"characters": characters, "cost": money(cost)},
-            "billing": billing_json(priced, cost),
+            "usage": {"characters": characters, "cost": example.cost(characters)},
+            "billing": example.billing(characters),
         }
-        return (
+        return example.finish(
             "HTTP/1.1 200 OK\nContent-Type: audio/mpeg\nX-Request-Id: req_5b2f8c1e9a7d4e30\n\n"
             "<binary MP3 audio>\n\n"
             "# GET /api/v1/generation?id=req_5b2f8c1e9a7d4e30\n" + _dump(lookup)
         )
     seconds = int(values["duration"])
-    cost = unit_cost(price, Fraction(seconds))
-    return _dump(
-        {
-            "id": "vid_3m8KxQ2pL9wR",
-            "object": "video.generation",
-            "model": spec.slug,
-            "status": "queued",
-            "progress": 0,
-            "created": _CREATED,
-            "duration": seconds,
-            "aspect_ratio": values["aspect_ratio"],
-            "video_url": None,
-            "usage": {"seconds": seconds, "cost": money(cost)},
-            "billing": billing_json(priced, cost),
-        }
-    )
+    body = {
+        "id": "vid_3m8KxQ2pL9wR",
+        "object": "video.generation",
+        "model": spec.slug,
+        "status": "queued",
+        "progress": 0,
+        "created": _CREATED,
+        "duration": seconds,
+        "aspect_ratio": values["aspect_ratio"],
+        "video_url": None,
+        "usage": {"seconds": seconds, "cost": example.cost(seconds)},
+        "billing": example.billing(seconds),
+    }
+    return example.finish(_dump(body))
 
 
 def build_docs(spec: ModelSpec) -> DocSpec:
@@ -297,12 +330,16 @@ def build_docs(spec: ModelSpec) -> DocSpec:
     template = TEMPLATES[spec.endpoint]
     values = _values(spec)
     titles = _VIDEO_TITLES if spec.endpoint == "video" else _EXAMPLE_TITLES
+    if spec.endpoint == "rerank":
+        titles = {**_EXAMPLE_TITLES, "python": "Python (httpx)", "javascript": "JavaScript (fetch)"}
     codes = {"curl": template.curl, "python": template.python, "javascript": template.javascript}
+    description = (
+        "{{ description }} Call it with {{ method }} {{ path }} and "
+        '"model": "{{ slug }}"; it costs {{ price_text }}.'
+    )
+    described = {**values, "description": spec.description, "method": template.method, "path": template.path}
     return DocSpec(
-        description=(
-            f"{spec.description} Call it with {template.method} {template.path} and "
-            f'"model": "{spec.slug}"; it costs {values["price_text"]}.'
-        ),
+        description=_fill(description, described, f"{spec.slug} description"),
         method=template.method,
         path=template.path,
         status=template.status,
@@ -321,4 +358,4 @@ def build_docs(spec: ModelSpec) -> DocSpec:
     )
 
 
-__all__ = ["DocExample", "DocParam", "DocSpec", "DocsTemplateError", "build_docs"]
+__all__ = ["REQUEST_TIME_VALUES", "DocExample", "DocParam", "DocSpec", "build_docs"]

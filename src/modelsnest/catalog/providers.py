@@ -17,13 +17,15 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from modelsnest.catalog.types import DEFAULT_BASE_URLS, PROVIDER_KINDS
+from modelsnest.catalog.price_rows import components_of, current_prices, current_row, to_price_info
+from modelsnest.catalog.types import PriceInfo
 from modelsnest.crypto import SecretBox
 from modelsnest.db.base import utcnow
 from modelsnest.db.engine import SessionFactory
 from modelsnest.db.models.catalog import AiModel
 from modelsnest.db.models.providers import ModelRoute, Provider
 from modelsnest.errors import Conflict, InvalidRequest, NotFound
+from modelsnest.providers.registry import ProviderKind, default_registry
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _MAX_ERROR_CHARS = 2000
@@ -61,6 +63,8 @@ class RouteView:
     priority: int
     weight: int
     enabled: bool
+    # What the provider charges on this route, its current version (None: unknown).
+    cost: PriceInfo | None = None
 
 
 def _provider_view(row: Provider, route_count: int = 0) -> ProviderView:
@@ -83,7 +87,9 @@ def _provider_view(row: Provider, route_count: int = 0) -> ProviderView:
     )
 
 
-def _route_view(route: ModelRoute, model: AiModel, provider: Provider) -> RouteView:
+def _route_view(
+    route: ModelRoute, model: AiModel, provider: Provider, cost: PriceInfo | None = None
+) -> RouteView:
     return RouteView(
         id=route.id,
         model_id=model.id,
@@ -96,6 +102,7 @@ def _route_view(route: ModelRoute, model: AiModel, provider: Provider) -> RouteV
         priority=route.priority,
         weight=route.weight,
         enabled=route.enabled,
+        cost=cost,
     )
 
 
@@ -116,6 +123,23 @@ def validate_base_url(url: str) -> str:
             f"Base URL {url!r} must not carry a query, fragment or port 0.", param="base_url"
         )
     return text.rstrip("/")
+
+
+def provider_kind(name: str) -> ProviderKind:
+    """The registered kind ``name``, or ``InvalidRequest`` naming the kinds there are."""
+    kind = default_registry.get(name)
+    if kind is None:
+        raise InvalidRequest(
+            f"Unknown provider kind {name!r}; use one of {', '.join(default_registry.kinds())}.",
+            param="kind",
+        )
+    return kind
+
+
+def provider_kinds() -> list[ProviderKind]:
+    """Every registered kind (built-ins first), for a form's kind picker: each has a label,
+    default base URL, capabilities and whether it needs an API key (``ProviderKind.as_dict``)."""
+    return list(default_registry)
 
 
 def _validate_timeout(name: str, value: float | None) -> float | None:
@@ -151,18 +175,16 @@ async def add_provider(
     total_timeout: float | None = None,
     enabled: bool = True,
 ) -> ProviderView:
-    """Create a provider. The base URL defaults to the kind's public API; the key is encrypted."""
+    """Create a provider of a registered kind. The base URL defaults to the kind's public API;
+    the key is encrypted."""
     name = name.strip()
     if not _NAME.match(name):
         raise InvalidRequest(
             "Provider names use 1-64 lowercase letters, digits, dots, dashes or underscores.", param="name"
         )
-    if kind not in PROVIDER_KINDS:
-        raise InvalidRequest(
-            f"Unknown provider kind {kind!r}; use one of {', '.join(PROVIDER_KINDS)}.", param="kind"
-        )
-    url = validate_base_url(base_url) if base_url else DEFAULT_BASE_URLS.get(kind)
-    if url is None and kind != "simulator":
+    declared = provider_kind(kind)
+    url = validate_base_url(base_url) if base_url else declared.default_base_url
+    if url is None and declared.requires_base_url:
         raise InvalidRequest(f"A {kind} provider needs a base URL.", param="base_url")
     timeouts = {
         "connect_timeout": _validate_timeout("connect_timeout", connect_timeout),
@@ -345,7 +367,13 @@ async def update_route(
         await session.flush()
         model = await session.get_one(AiModel, route.model_id)
         provider = await session.get_one(Provider, route.provider_id)
-        return _route_view(route, model, provider)
+        cost = await current_row(session, model_id=model.id, route_id=route.id)
+        price = (
+            None
+            if cost is None
+            else to_price_info(cost, (await components_of(session, [cost.id])).get(cost.id, ()))
+        )
+        return _route_view(route, model, provider, price)
 
 
 async def remove_route(sessions: SessionFactory, route_id: int) -> None:
@@ -370,7 +398,8 @@ async def list_routes(sessions: SessionFactory, model_slug: str | None = None) -
                 raise NotFound(f"No model with slug {model_slug!r}.", param="model")
             query = query.where(AiModel.slug == model_slug)
         rows = (await session.execute(query)).all()
-        return [_route_view(route, model, provider) for route, model, provider in rows]
+        _, costs = await current_prices(session)
+        return [_route_view(route, model, provider, costs.get(route.id)) for route, model, provider in rows]
 
 
 async def record_provider_health(
@@ -421,6 +450,8 @@ __all__ = [
     "get_provider",
     "list_providers",
     "list_routes",
+    "provider_kind",
+    "provider_kinds",
     "record_provider_health",
     "remove_provider",
     "remove_route",

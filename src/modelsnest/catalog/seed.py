@@ -7,10 +7,12 @@ never touches a price an operator edited, and wires providers:
 * the ``simulator`` provider always exists; every seeded model has a route to it
   (``upstream_model`` = slug, priority 1000) that is enabled exactly while the simulator is on;
   switching the simulator off disables every route to it (nothing is deleted);
-* for each of ``novita``, ``openai``, ``anthropic`` and ``elevenlabs`` whose API key is given,
-  a provider of that name and kind is created (or its key updated), and every model with an
-  upstream id for that kind gets a route to it at priority 10, ahead of the simulator.
-  Existing routes keep their operator-set priority, weight and enabled flag.
+* for each registered provider kind enabled from the environment (``ProviderKind.env_var``:
+  ``NOVITA_API_KEY``, ``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``, ``ELEVENLABS_API_KEY``, or a
+  plugin's) whose API key is given, a provider of that name and kind is created at the kind's
+  default base URL (or its key updated), and every model with an upstream id for that kind
+  gets a route to it at priority 10, ahead of the simulator. Existing routes keep their
+  operator-set priority, weight and enabled flag.
 
 Keys are stored encrypted with ``SecretBox`` and never logged.
 """
@@ -27,11 +29,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelsnest.catalog import seed_rows
 from modelsnest.catalog.spec import CatalogSpec, load_catalog_spec
-from modelsnest.catalog.types import DEFAULT_BASE_URLS
 from modelsnest.crypto import SecretBox
 from modelsnest.db.engine import SessionFactory
 from modelsnest.db.models.catalog import AiModel
 from modelsnest.db.models.providers import ModelRoute, Provider
+from modelsnest.providers.registry import ProviderKind, default_registry
 from modelsnest.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -39,7 +41,6 @@ log = logging.getLogger(__name__)
 SIMULATOR_NAME = "simulator"
 SIMULATOR_PRIORITY = 1000
 ENV_PROVIDER_PRIORITY = 10
-ENV_PROVIDER_KINDS = ("novita", "openai", "anthropic", "elevenlabs")
 
 
 @dataclass
@@ -135,16 +136,17 @@ async def _sync_env_provider(
     spec: CatalogSpec,
     models: dict[str, AiModel],
     box: SecretBox,
-    kind: str,
+    provider_kind: ProviderKind,
     api_key: str,
     report: SeedReport,
 ) -> None:
+    kind = provider_kind.name
     provider = await session.scalar(select(Provider).where(Provider.name == kind))
     if provider is None:
         provider = Provider(
             name=kind,
             kind=kind,
-            base_url=DEFAULT_BASE_URLS[kind],
+            base_url=provider_kind.default_base_url,
             api_key_encrypted=box.encrypt(api_key),
             enabled=True,
         )
@@ -161,8 +163,8 @@ async def _sync_env_provider(
             provider.api_key_encrypted = box.encrypt(api_key)
             changed = True
             log.info("updated the API key of provider %s from the environment", kind)
-        if not provider.base_url:
-            provider.base_url = DEFAULT_BASE_URLS[kind]
+        if not provider.base_url and provider_kind.default_base_url:
+            provider.base_url = provider_kind.default_base_url
             changed = True
         if changed:
             _bump(report.updated, "providers")
@@ -190,7 +192,7 @@ async def _seed_once(
     spec: CatalogSpec,
     box: SecretBox,
     simulator_enabled: bool,
-    keys: Mapping[str, str],
+    keys: Mapping[ProviderKind, str],
 ) -> SeedReport:
     report = SeedReport()
     async with sessions() as session, session.begin():
@@ -205,6 +207,9 @@ async def _seed_once(
         await _sync_simulator(session, models, simulator_enabled, report)
         for kind, api_key in keys.items():
             await _sync_env_provider(session, spec, models, box, kind, api_key, report)
+        from modelsnest.store.seed import sync_store_products  # the API Store's built-in products
+
+        await sync_store_products(session, report.created)
     return report
 
 
@@ -218,14 +223,22 @@ async def seed_catalog(
 ) -> SeedReport:
     """Upsert the packaged catalog and wire the simulator and environment providers.
 
-    ``provider_keys`` maps a provider kind (``novita``, ``openai``, ``anthropic``,
-    ``elevenlabs``) to its API key or ``None``. Runs in one transaction; when another replica
-    seeds at the same moment and wins a unique constraint, the run is retried once.
+    ``provider_keys`` maps the name of a registered provider kind enabled from the
+    environment (one with an ``env_var``: ``novita``, ``openai``, ``anthropic``,
+    ``elevenlabs`` …) to its API key or ``None``. Runs in one transaction; when another
+    replica seeds at the same moment and wins a unique constraint, the run is retried once.
     """
-    unknown = set(provider_keys) - set(ENV_PROVIDER_KINDS)
+    unknown = sorted(set(provider_keys) - set(default_registry.env_vars()))
     if unknown:
-        raise ValueError(f"unknown provider kinds in provider_keys: {sorted(unknown)}")
-    keys = {kind: key.strip() for kind, key in provider_keys.items() if key and key.strip()}
+        raise ValueError(
+            f"unknown provider kinds in provider_keys: {unknown} "
+            f"(kinds enabled from the environment: {sorted(default_registry.env_vars())})"
+        )
+    keys = {
+        kind: key.strip()
+        for name, key in provider_keys.items()
+        if key and key.strip() and (kind := default_registry.get(name)) is not None
+    }
     catalog = spec or load_catalog_spec()
     try:
         report = await _seed_once(sessions, catalog, secret_box, simulator_enabled, keys)
@@ -243,17 +256,11 @@ async def seed_from_settings(sessions: SessionFactory, settings: Settings) -> Se
         sessions,
         secret_box=SecretBox(settings.resolved_secret_key()),
         simulator_enabled=settings.simulator_enabled,
-        provider_keys={
-            "novita": settings.novita_api_key,
-            "openai": settings.openai_api_key,
-            "anthropic": settings.anthropic_api_key,
-            "elevenlabs": settings.elevenlabs_api_key,
-        },
+        provider_keys=settings.provider_keys,
     )
 
 
 __all__ = [
-    "ENV_PROVIDER_KINDS",
     "ENV_PROVIDER_PRIORITY",
     "SIMULATOR_NAME",
     "SIMULATOR_PRIORITY",

@@ -6,8 +6,8 @@ Ownership rules (what a re-seed may change on an existing model):
   capabilities, upstream ids), feature bullets and docs are seed-owned and refreshed;
 * curation fields (``status``, ``is_featured``, ``sort_order``) are set when the model is
   created and then belong to the operator;
-* a price is refreshed only while its ``source`` is ``seed``: once an operator edits it
-  (``source = 'operator'``) the seed never touches it again.
+* a price is refreshed only while its current version's ``source`` is ``seed``: once an
+  operator sets it (``source = 'operator'``) the seed never writes a version over it again.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelsnest.catalog.docs import DocSpec, build_docs
+from modelsnest.catalog.price_rows import current_prices, is_current, same_price, selling, write_version
 from modelsnest.catalog.spec import FEATURE_CONTEXTS, CatalogSpec, ModelSpec
 from modelsnest.db.models.catalog import (
     AiModel,
@@ -120,24 +121,35 @@ async def sync_models(
 async def sync_prices(
     session: AsyncSession, spec: CatalogSpec, models: dict[str, AiModel], created: Counts, updated: Counts
 ) -> int:
-    """Create or refresh seed-owned prices; returns how many operator prices were left alone."""
+    """Create or refresh seed-owned prices; returns how many operator prices were left alone.
+
+    A seed price that changed becomes a new version (actor ``seed``), so the history shows it
+    and requests in flight keep the version they were admitted with."""
     kept = 0
-    prices = {row.model_id: row for row in await _all(session, AiModelPricing)}
+    current, _ = await current_prices(session)
+    source_rows = await session.execute(
+        select(AiModelPricing.model_id, AiModelPricing.source).where(is_current(), selling())
+    )
+    sources = {model_id: source for model_id, source in source_rows.all()}
     for model in spec.models:
         model_id = models[model.slug].id
-        values = {
-            "price_unit": model.price.unit,
-            "input_price_nanos": model.price.input_nanos,
-            "output_price_nanos": model.price.output_nanos,
-        }
-        row = prices.get(model_id)
-        if row is None:
-            session.add(AiModelPricing(model_id=model_id, currency="USD", source="seed", **values))
-            _bump(created, "prices")
-        elif row.source == "operator":
+        wanted = model.price.info()
+        found = current.get(model_id)
+        if found is not None and sources.get(model_id) == "operator":
             kept += 1
-        elif _set_changed(row, values):
-            _bump(updated, "prices")
+            continue
+        if found is not None and same_price(found, wanted):
+            continue
+        await write_version(
+            session,
+            model_id=model_id,
+            route_id=None,
+            price=wanted,
+            source="seed",
+            actor="seed",
+            reason="catalog seed" if found is None else "catalog seed update",
+        )
+        _bump(created if found is None else updated, "prices")
     return kept
 
 

@@ -6,10 +6,16 @@ Loading checks everything a seed needs to be consistent (unique slugs, known cat
 endpoint/unit pairs, 2–4 feature bullets per context, token limits for chat models …) and
 raises ``SpecError`` naming the model and the field.
 
+A price object has ``unit``, ``input`` and ``output`` and, where the vendor prices them apart,
+``cached_input``, ``cache_write`` (5-minute), ``cache_write_1h``, ``reasoning``,
+``audio_input``, ``audio_output``, ``tiers`` (context tiers) and ``images`` (per-image
+prices by ``size/quality``); see ``catalog.price_input`` for what each means.
+
 ``upstream_ids`` maps a provider kind to the model's id there. Besides the kinds we have
 adapters for (``novita``, ``openai``, ``anthropic``, ``elevenlabs``) it records the id on the
 vendor's own API (``deepseek``, ``google``, ``mistral``, ``xai`` …) for operators and future
-adapters; seeding only routes kinds listed in ``types.PROVIDER_KINDS``.
+adapters; seeding routes the kinds registered in ``providers.registry`` whose key is set, so
+a plugin kind named ``mistral`` gets those models' routes with no catalog change.
 """
 
 from __future__ import annotations
@@ -22,7 +28,15 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
-from modelsnest.catalog.types import CATEGORY_ENDPOINTS, MODEL_STATUSES, UNITS_BY_ENDPOINT
+from modelsnest.catalog.price_input import parse_price
+from modelsnest.catalog.types import (
+    CATEGORY_ENDPOINTS,
+    MODEL_STATUSES,
+    UNITS_BY_ENDPOINT,
+    PriceComponent,
+    PriceInfo,
+)
+from modelsnest.errors import InvalidRequest
 from modelsnest.money import InvalidAmount, usd_to_nanos
 
 FEATURE_CONTEXTS = ("card", "detail", "pricing")
@@ -52,6 +66,10 @@ class PriceSpec:
     unit: str
     input_nanos: int
     output_nanos: int
+    components: tuple[PriceComponent, ...] = ()
+
+    def info(self) -> PriceInfo:
+        return PriceInfo(self.unit, self.input_nanos, self.output_nanos, self.components)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,19 +129,60 @@ def _nanos(value: Any, where: str) -> int:
         raise SpecError(f"{where}: {exc}") from exc
 
 
+_DIMENSION_KEYS = (
+    "cached_input",
+    "cache_write",
+    "cache_write_1h",
+    "reasoning",
+    "audio_input",
+    "audio_output",
+)
+_PRICE_KEYS = {"unit", "input", "output", "tiers", "images", *_DIMENSION_KEYS}
+
+
+def _price_entries(raw: dict[str, Any], where: str) -> dict[str, str]:
+    """The seed's price object as ``price_input.parse_price`` entries: ``tiers`` is a list of
+    ``{"above_input_tokens": N, <dimension>: USD, …}``, ``images`` maps ``size/quality`` to USD."""
+    if unknown := set(raw) - _PRICE_KEYS:
+        raise SpecError(f"{where}: unknown price keys {sorted(unknown)}")
+    entries: dict[str, str] = {}
+    for key in ("input", "output", *_DIMENSION_KEYS):
+        if key in raw:
+            entries[key] = raw[key]
+    for index, tier in enumerate(raw.get("tiers") or ()):
+        above = tier.get("above_input_tokens") if isinstance(tier, dict) else None
+        if isinstance(above, bool) or not isinstance(above, int) or above <= 0:
+            raise SpecError(f"{where}: price.tiers[{index}] needs a positive above_input_tokens")
+        for key, value in tier.items():
+            if key != "above_input_tokens":
+                entries[f"{key}>{above}"] = value
+    images = raw.get("images") or {}
+    if not isinstance(images, dict):
+        raise SpecError(f"{where}: price.images maps size/quality to a price")
+    for variant, value in images.items():
+        entries[f"image:{variant}"] = value
+    for key, value in entries.items():
+        if not isinstance(value, str):
+            raise SpecError(f"{where}.price.{key}: prices are decimal strings, got {value!r}")
+    return entries
+
+
 def _price(raw: Any, endpoint: str, where: str) -> PriceSpec:
     if not isinstance(raw, dict):
         raise SpecError(f"{where}: 'price' must be an object")
     unit = raw.get("unit")
     if unit not in UNITS_BY_ENDPOINT[endpoint]:
         raise SpecError(f"{where}: price unit {unit!r} cannot bill the {endpoint} endpoint")
-    input_nanos = _nanos(raw.get("input"), f"{where}.price.input")
-    output_nanos = _nanos(raw.get("output", "0"), f"{where}.price.output")
-    if input_nanos <= 0:
+    _nanos(raw.get("input"), f"{where}.price.input")
+    _nanos(raw.get("output", "0"), f"{where}.price.output")
+    entries = _price_entries(raw, where)
+    try:
+        price = parse_price(str(unit), entries, endpoint=endpoint)
+    except InvalidRequest as exc:
+        raise SpecError(f"{where}: {exc.message}") from exc
+    if price.input_nanos <= 0:
         raise SpecError(f"{where}: the input price must be positive")
-    if unit != "per_1k_tokens" and output_nanos:
-        raise SpecError(f"{where}: only token prices have an output price")
-    return PriceSpec(unit=str(unit), input_nanos=input_nanos, output_nanos=output_nanos)
+    return PriceSpec(price.unit, price.input_nanos, price.output_nanos, price.components)
 
 
 def _features(raw: Any, where: str) -> Mapping[str, tuple[str, ...]]:

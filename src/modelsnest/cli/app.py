@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from modelsnest import __version__
-from modelsnest.cli import credits, demo, doctor, keys, providers, server, users
+from modelsnest.cli import credits, demo, doctor, keys, payments, prices, providers, server, store, users
 from modelsnest.cli.core import OneLineErrors
 
 app = typer.Typer(
@@ -41,8 +41,11 @@ app.command("demo")(demo.demo)
 app.add_typer(users.app, name="users")
 app.add_typer(keys.app, name="keys")
 app.add_typer(credits.app, name="credits")
+app.add_typer(payments.app, name="payments")
 app.add_typer(providers.providers_app, name="providers")
 app.add_typer(providers.routes_app, name="routes")
+app.add_typer(prices.prices_app, name="prices")
+app.add_typer(store.app, name="store")
 
 
 def main() -> None:

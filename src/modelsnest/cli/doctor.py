@@ -17,17 +17,12 @@ from modelsnest.catalog.providers import ProviderView, list_providers
 from modelsnest.cli.core import connect, describe, load_settings, one_line, redact, shown_database
 from modelsnest.db.base import utcnow
 from modelsnest.db.migrate import current_revision, head_revision
+from modelsnest.providers.registry import default_registry
 from modelsnest.runtime import Runtime
 from modelsnest.settings import Settings
 
 Status = Literal["ok", "FAIL", "--"]
 MIN_SECRET_KEY_LENGTH = 32
-PROVIDER_KEYS = {
-    "NOVITA_API_KEY": "novita_api_key",
-    "OPENAI_API_KEY": "openai_api_key",
-    "ANTHROPIC_API_KEY": "anthropic_api_key",
-    "ELEVENLABS_API_KEY": "elevenlabs_api_key",
-}
 
 
 @dataclass(frozen=True)
@@ -65,9 +60,40 @@ async def run_checks(settings: Settings) -> list[Check]:
     checks.append(_provider_keys(settings, providers))
     if providers is not None:
         checks.append(_providers(providers))
-    checks.append(Check("--", "smtp", "not configured (password-reset e-mails are not sent)"))
-    checks.append(Check("--", "payments", "not configured (PayPal, Coinbase Commerce)"))
+    checks.append(_smtp(settings))
+    checks.extend(await _payments(settings))
     return checks
+
+
+def _smtp(settings: Settings) -> Check:
+    if not settings.smtp_host:
+        outbox = settings.var_dir / "outbox"
+        return Check("--", "smtp", f"not configured (account mails are written to {outbox} instead of sent)")
+    security = (
+        "TLS"
+        if settings.smtp_ssl
+        else {True: "STARTTLS", False: "plain", None: "STARTTLS if offered"}[settings.smtp_starttls]
+    )
+    return Check(
+        "ok",
+        "smtp",
+        f"{settings.smtp_host}:{settings.resolved_smtp_port} ({security}), from {settings.mail_from}",
+    )
+
+
+async def _payments(settings: Settings) -> list[Check]:
+    """Each configured provider: credentials (a call to its API), webhook secret, return URLs."""
+    from modelsnest.payments import Payments
+
+    runtime = Runtime.create(settings)
+    payments = Payments.from_settings(settings, runtime.sessions)
+    try:
+        return [Check(c.status, c.name, c.detail) for c in await payments.checks()]  # type: ignore[arg-type]
+    except Exception as exc:
+        return [Check("FAIL", "payments", describe(exc))]
+    finally:
+        await payments.close()
+        await runtime.close()
 
 
 async def _database_checks(settings: Settings) -> tuple[list[Check], list[ProviderView] | None]:
@@ -132,19 +158,26 @@ def _secret_key(settings: Settings) -> Check:
 
 
 def _provider_keys(settings: Settings, providers: list[ProviderView] | None) -> Check:
-    present = [env for env, field in PROVIDER_KEYS.items() if getattr(settings, field)]
-    missing = [env for env in PROVIDER_KEYS if env not in present]
+    variables = default_registry.env_vars()  # kind → NOVITA_API_KEY …, plugins included
+    present = [env for kind, env in variables.items() if settings.provider_keys.get(kind)]
+    missing = [env for env in variables.values() if env not in present]
     parts = [
         f"{', '.join(present)} set" if present else "",
         f"{', '.join(missing)} not set" if missing else "",
     ]
     detail = "; ".join(part for part in parts if part)
-    upstreams = [p for p in providers or [] if p.enabled and p.kind != "simulator" and p.has_api_key]
+    upstreams = [p for p in providers or [] if p.enabled and p.kind != "simulator" and _can_answer(p)]
     if not present and not upstreams and not settings.simulator_enabled:
         return Check(
             "FAIL", "provider keys", f"{detail}: with the simulator off, nothing can answer requests"
         )
     return Check("ok", "provider keys", detail)
+
+
+def _can_answer(provider: ProviderView) -> bool:
+    """Has the key its kind needs (a keyless self-hosted kind needs none)."""
+    kind = default_registry.get(provider.kind)
+    return kind is not None and (provider.has_api_key or not kind.requires_api_key)
 
 
 def _providers(providers: list[ProviderView]) -> Check:
@@ -153,7 +186,14 @@ def _providers(providers: list[ProviderView]) -> Check:
     now = utcnow()
     enabled = [p.name for p in providers if p.enabled]
     tripped = [p.name for p in providers if p.circuit_open_until is not None and p.circuit_open_until > now]
+    unknown = [p.name for p in providers if p.enabled and p.kind not in default_registry]
+    keyless = [p.name for p in providers if p.enabled and p.kind in default_registry and not _can_answer(p)]
     detail = f"{len(enabled)} enabled ({', '.join(enabled) or 'none'})"
     if tripped:
         detail += f"; circuit open: {', '.join(tripped)} (see `modelsnest providers list`)"
+    if keyless:
+        detail += f"; no API key: {', '.join(keyless)}"
+    if unknown:
+        detail += f"; unknown kind (plugin not installed?): {', '.join(unknown)}"
+        return Check("FAIL", "providers", detail)
     return Check("ok", "providers", detail)

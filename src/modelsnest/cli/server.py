@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import atexit
+import contextlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
+from modelsnest.cli import workers as balanced_workers
 from modelsnest.cli.core import load_settings, run, shown_database
 from modelsnest.db.migrate import current_revision, head_revision, upgrade_to_head
+from modelsnest.observability.metrics import MULTIPROC_ENV
 from modelsnest.runtime import Runtime
+from modelsnest.settings import listen_url
 
 
 def serve(
@@ -23,19 +32,43 @@ def serve(
         return shown_database(rt.settings)
 
     database = run(ready)  # connects and checks the schema: one clear line if not at head
+    if workers > 1:
+        _share_metrics_between_workers()
+    # Links in e-mails sent outside a request (notification copies) need an absolute address.
+    os.environ.setdefault("MODELSNEST_LISTEN_URL", listen_url(host, port))
     typer.echo(
         f"modelsnest serving on http://{host}:{port} ({workers} worker(s), database {database})", err=True
     )
-    uvicorn.run(
-        "modelsnest.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,  # the app configures logging; our access log carries request ids
-        access_log=False,
-        server_header=False,
-    )
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "log_config": None,  # the app configures logging; our access log carries request ids
+        "access_log": False,
+        "server_header": False,
+    }
+    if workers > 1 and balanced_workers.BALANCED:
+        with contextlib.suppress(KeyboardInterrupt):
+            balanced_workers.run(uvicorn.Config("modelsnest.app:create_app", **options))
+    else:
+        uvicorn.run("modelsnest.app:create_app", **options)
+
+
+def _share_metrics_between_workers() -> None:
+    """Workers write their metric samples to files in one fresh directory, which any worker's
+    ``/metrics`` reads (prometheus-client's multiprocess mode); set before they start, as the
+    library reads it at import. An operator's own ``PROMETHEUS_MULTIPROC_DIR`` is kept, emptied."""
+    given = os.environ.get(MULTIPROC_ENV)
+    if given:
+        directory = Path(given)
+        for stale in directory.glob("*.db"):  # a previous run's samples would be counted again
+            stale.unlink()
+        directory.mkdir(parents=True, exist_ok=True)
+    else:
+        directory = Path(tempfile.mkdtemp(prefix="modelsnest-metrics-"))
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    os.environ[MULTIPROC_ENV] = str(directory)
 
 
 def migrate() -> None:

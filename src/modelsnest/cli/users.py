@@ -6,7 +6,14 @@ from typing import Annotated
 
 import typer
 
-from modelsnest.auth.users import UserView, create_user, get_user_by_email, list_users, set_user_status
+from modelsnest.auth.users import (
+    UserView,
+    create_user,
+    get_user_by_email,
+    list_users,
+    set_user_role,
+    set_user_status,
+)
 from modelsnest.billing import get_balance
 from modelsnest.cli import output
 from modelsnest.cli.core import actor, parse_usd, run
@@ -103,3 +110,15 @@ def disable(email: EmailArg) -> None:
 def enable(email: EmailArg) -> None:
     """Re-enable a disabled account."""
     _set_status(email, "active")
+
+
+@app.command("promote")
+def promote(email: EmailArg) -> None:
+    """Give an account the admin role (it can then open /admin)."""
+
+    async def work(rt: Runtime) -> None:
+        user = await require_user(rt.sessions, email)
+        await set_user_role(rt.sessions, user.id, "admin")
+        typer.echo(f"user {user.email} is now an admin")
+
+    run(work)

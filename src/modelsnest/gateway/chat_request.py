@@ -9,8 +9,10 @@ from typing import Any
 import orjson
 
 from modelsnest.errors import InvalidRequest
+from modelsnest.gateway.preferences import Preferences, take_preferences
+from modelsnest.providers.tokens import estimate_prompt_tokens
 
-_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 MAX_N = 10
 
 
@@ -22,6 +24,8 @@ class ChatRequest:
     include_usage: bool
     n: int
     max_output_tokens: int | None
+    prompt_estimate: int  # our count of the prompt's tokens, for the hold
+    preferences: Preferences | None = None  # ``models`` / ``provider`` (never sent upstream)
 
 
 def _positive_int(body: dict[str, Any], name: str, *, maximum: int | None = None) -> int | None:
@@ -58,6 +62,7 @@ def require_model(body: dict[str, Any]) -> str:
 
 def parse_chat_request(raw: bytes) -> ChatRequest:
     body = parse_json_object(raw)
+    preferences = take_preferences(body)
     model = require_model(body)
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
@@ -66,9 +71,9 @@ def parse_chat_request(raw: bytes) -> ChatRequest:
         if not isinstance(message, dict):
             raise InvalidRequest(f"messages[{index}] must be an object", param=f"messages[{index}]")
         role = message.get("role")
-        if role not in _ROLES:
+        if not isinstance(role, str) or role not in ROLES:  # a dict or list role is unhashable
             raise InvalidRequest(
-                f"messages[{index}].role must be one of {', '.join(sorted(_ROLES))}",
+                f"messages[{index}].role must be one of {', '.join(sorted(ROLES))}",
                 param=f"messages[{index}].role",
             )
     stream = body.get("stream", False)
@@ -90,4 +95,6 @@ def parse_chat_request(raw: bytes) -> ChatRequest:
         include_usage=include_usage,
         n=n,
         max_output_tokens=max_completion or max_tokens,
+        prompt_estimate=estimate_prompt_tokens(messages, body.get("tools")),
+        preferences=preferences,
     )

@@ -1,27 +1,25 @@
-"""Embeddings: billed per 1k input tokens as the upstream reports them."""
+"""Embeddings: billed per 1k input tokens as the upstream reports them (``pricing.bill``: by
+dimension, context tiers included), held at ``pricing.hold_cost`` of the estimate."""
 
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass
 from typing import Any
 
-from modelsnest.auth.key_verifier import ApiKeyPrincipal
-from modelsnest.catalog.pricing import chat_cost, require_price
+from modelsnest.catalog.pricing import Costing, bill, hold_cost
+from modelsnest.catalog.types import PriceInfo
 from modelsnest.errors import InvalidRequest
-from modelsnest.exact_json import dumps, money
-from modelsnest.gateway.admission import (
-    admit,
-    call_routes,
-    finish_served,
-    resolve_model,
-)
+from modelsnest.exact_json import dumps
+from modelsnest.gateway.admission import prompt_hold_tokens
 from modelsnest.gateway.chat_request import parse_json_object, require_model
-from modelsnest.gateway.receipts import chat_billing
-from modelsnest.gateway.service import Gateway
+from modelsnest.gateway.fallback import Served
+from modelsnest.gateway.pipeline import Bill, Call, Incoming, Modality, Reply
+from modelsnest.gateway.receipts import add_cost, chat_billing
 from modelsnest.providers.media_types import EmbeddingsResult
+from modelsnest.providers.protocol import Provider
 from modelsnest.providers.tokens import count_tokens
+from modelsnest.providers.types import Usage
 
-ENDPOINT = "embeddings"
 MAX_INPUTS = 2048
 
 
@@ -71,46 +69,59 @@ def _validate(body: dict[str, Any]) -> int:
     return tokens
 
 
-async def create_embeddings(
-    gateway: Gateway, principal: ApiKeyPrincipal, raw: bytes, request_id: str
-) -> tuple[bytes, dict[str, str]]:
-    started = time.perf_counter()
-    body = parse_json_object(raw)
-    model = await resolve_model(gateway, principal, require_model(body), ENDPOINT)
-    price = require_price(model)
-    estimate = _validate(body)
-    hold = chat_cost(price, estimate + estimate // 4 + 16, 0)
-    admission = await admit(
-        gateway, principal, model, price, request_id=request_id, hold_nanos=hold, endpoint=ENDPOINT
-    )
+@dataclass(frozen=True)
+class EmbeddingsRequest:
+    body: dict[str, Any]
+    estimate: int
 
-    async def call(route: Any) -> EmbeddingsResult:
-        result: EmbeddingsResult = await gateway.pool.get(route.provider).embeddings(
-            body, route.upstream_model
+
+class EmbeddingsModality(Modality[EmbeddingsRequest, EmbeddingsResult]):
+    endpoint = "embeddings"
+
+    def parse(self, incoming: Incoming) -> tuple[str, EmbeddingsRequest]:
+        body = parse_json_object(incoming.body)
+        slug = require_model(body)
+        return slug, EmbeddingsRequest(body, _validate(body))
+
+    async def hold(self, call: Call, request: EmbeddingsRequest) -> int:
+        return hold_cost(call.price, prompt_hold_tokens(request.estimate), 0)
+
+    async def invoke(
+        self, adapter: Provider, request: EmbeddingsRequest, upstream_model: str
+    ) -> EmbeddingsResult:
+        return await adapter.embeddings(request.body, upstream_model)
+
+    def bill(self, call: Call, request: EmbeddingsRequest, result: EmbeddingsResult) -> Bill:
+        tokens = result.usage.prompt_tokens
+        usage = Usage(prompt_tokens=tokens)
+
+        def meter(price: PriceInfo) -> Costing:
+            return bill(price, usage)
+
+        costing = meter(call.price)
+        return Bill(
+            cost_nanos=costing.cost_nanos,
+            tokens=tokens,
+            usage={
+                "prompt_tokens": tokens,
+                "meta": None if result.usage.reported else {"usage": "counted locally"},
+            },
+            costing=costing,
+            meter=meter,
         )
-        return result
 
-    result, served = await call_routes(gateway, admission, ENDPOINT, started, call)
-    tokens = result.usage.prompt_tokens
-    cost = chat_cost(price, tokens, 0)
-    await finish_served(
-        gateway,
-        admission,
-        served,
-        ENDPOINT,
-        started,
-        cost_nanos=cost,
-        tokens=tokens,
-        prompt_tokens=tokens,
-        meta=None if result.usage.reported else {"usage": "counted locally"},
-    )
-    out = result.body
-    usage = out.get("usage") if isinstance(out.get("usage"), dict) else None
-    if usage is None:
-        usage = {"prompt_tokens": tokens, "total_tokens": tokens}
-        out["usage"] = usage
-    usage["cost"] = money(cost)
-    out["billing"] = chat_billing(model, price, cost)
-    headers = admission.limit_state.headers()
-    headers["X-Modelsnest-Provider"] = served.provider_name
-    return dumps(out), headers
+    async def answer(
+        self, call: Call, request: EmbeddingsRequest, result: EmbeddingsResult, bill: Bill, served: Served
+    ) -> Reply:
+        out = result.body
+        usage = out.get("usage") if isinstance(out.get("usage"), dict) else None
+        if usage is None:
+            tokens = result.usage.prompt_tokens
+            usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+            out["usage"] = usage
+        add_cost(usage, bill.cost_nanos, bill.costing)
+        out["billing"] = chat_billing(call.model, call.price, bill.cost_nanos, bill.costing)
+        return Reply(dumps(out))
+
+
+EMBEDDINGS = EmbeddingsModality()

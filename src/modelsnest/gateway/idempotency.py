@@ -1,21 +1,25 @@
-"""Client ``Idempotency-Key`` on non-streamed requests, scoped to the API key.
+"""Client ``Idempotency-Key`` on every paid, non-streamed POST, scoped to the API key.
 
 A key is claimed with the SHA-256 of the request body before the upstream is called:
 - same key, same body, completed  → the stored response is replayed (no upstream, no charge);
 - same key, other body            → 409 IDEMPOTENCY_KEY_REUSED;
 - same key while the first request is still running → 409 IDEMPOTENCY_KEY_IN_USE;
 - the first request failed        → the claim is dropped, so the client may retry.
-Records expire after ``idempotency_ttl_seconds`` (24 h).
+The answer is stored in the same transaction as the charge (``billing.settle(reply=…)``, or
+``complete_in`` inside a video job's transaction): a retry finds the answer or finds nothing
+charged. Records expire after ``idempotency_ttl_seconds`` (24 h).
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelsnest.db.base import utcnow
 from modelsnest.db.engine import SessionFactory
@@ -35,6 +39,8 @@ class Replay:
     status: int
     body: bytes
     request_id: str | None
+    media_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def request_fingerprint(body: bytes) -> str:
@@ -99,23 +105,47 @@ async def claim(
                     code="IDEMPOTENCY_KEY_IN_USE",
                     param="Idempotency-Key",
                 )
-            return Replay(existing.response_status or 200, existing.response_body, existing.request_id)
+            return Replay(
+                existing.response_status or 200,
+                existing.response_body,
+                existing.request_id,
+                existing.response_media_type or "application/json",
+                dict(existing.response_headers or {}),
+            )
     raise Conflict("could not claim the Idempotency-Key, retry", code="IDEMPOTENCY_KEY_IN_USE")
 
 
-async def complete(sessions: SessionFactory, claim_: Claim, *, status: int, body: bytes) -> None:
-    async with sessions.begin() as session:
-        await session.execute(
-            update(IdempotencyRecord)
-            .where(IdempotencyRecord.id == claim_.record_id)
-            .values(status="completed", response_status=status, response_body=body)
+async def complete_in(
+    session: AsyncSession,
+    claim_: Claim,
+    status: int,
+    body: bytes,
+    media_type: str,
+    headers: Mapping[str, str],
+) -> None:
+    """Store the answer inside the caller's transaction (the one that commits its effect)."""
+    await session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.id == claim_.record_id, IdempotencyRecord.status == "pending")
+        .values(
+            status="completed",
+            response_status=status,
+            response_body=body,
+            response_media_type=media_type,
+            response_headers=dict(headers),
         )
+    )
 
 
 async def abandon(sessions: SessionFactory, claim_: Claim) -> None:
-    """The request failed without a charge: free the key so the client can retry it."""
+    """The request failed without a charge: free the key so the client can retry it. A record
+    already completed (its charge committed, whatever the caller saw) is kept."""
     async with sessions.begin() as session:
-        await session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == claim_.record_id))
+        await session.execute(
+            delete(IdempotencyRecord).where(
+                IdempotencyRecord.id == claim_.record_id, IdempotencyRecord.status == "pending"
+            )
+        )
 
 
 async def purge_expired(sessions: SessionFactory) -> int:

@@ -1,32 +1,31 @@
 """Image generation: validated ``n`` and size, billed per image actually returned. Every image
-is stored and served by us (unguessable URL, expiring) or returned inline as base64."""
+is stored and served by us (unguessable URL, expiring) or returned inline as base64.
+
+A model priced by size and quality (``gpt-image-1``, ``dall-e-3``) holds and bills the
+requested variant (``pricing.image_variant``); a size or quality it does not price is a 400
+before anything is held. Without a quality (or ``auto``) the most expensive quality of the
+size is held, and the quality the upstream reports it made is billed (else the held one)."""
 
 from __future__ import annotations
 
 import base64
 import re
 import time
+from dataclasses import dataclass
 from typing import Any
 
-from modelsnest.auth.key_verifier import ApiKeyPrincipal
-from modelsnest.catalog.pricing import require_price, unit_cost
-from modelsnest.errors import InvalidRequest, UpstreamError
-from modelsnest.exact_json import dumps, money
-from modelsnest.gateway.admission import (
-    abort,
-    admit,
-    call_routes,
-    failure_record,
-    finish_served,
-    resolve_model,
-)
+from modelsnest.catalog.pricing import AUTO_QUALITY, Costing, bill_images, image_variant
+from modelsnest.catalog.types import PriceInfo
+from modelsnest.errors import InvalidRequest, ModelsnestError, UpstreamError
+from modelsnest.exact_json import dumps
 from modelsnest.gateway.chat_request import parse_json_object, require_model
-from modelsnest.gateway.receipts import unit_billing
-from modelsnest.gateway.service import Gateway
+from modelsnest.gateway.fallback import Served
+from modelsnest.gateway.pipeline import Bill, Call, Incoming, Modality, Reply
+from modelsnest.gateway.receipts import add_cost, unit_billing
 from modelsnest.providers.errors import ProviderProtocolError
 from modelsnest.providers.media_types import ImageRequest, ImageResult
+from modelsnest.providers.protocol import Provider
 
-ENDPOINT = "images"
 MAX_IMAGES = 10
 MIN_SIDE, MAX_SIDE = 64, 4096
 MAX_PROMPT = 4000
@@ -99,60 +98,106 @@ def parse_image_request(body: dict[str, Any]) -> tuple[ImageRequest, str]:
     return request, response_format
 
 
-async def generate_images(
-    gateway: Gateway, principal: ApiKeyPrincipal, raw: bytes, request_id: str, public_base: str
-) -> tuple[bytes, dict[str, str]]:
-    started = time.perf_counter()
-    body = parse_json_object(raw)
-    model = await resolve_model(gateway, principal, require_model(body), ENDPOINT)
-    price = require_price(model)
-    request, response_format = parse_image_request(body)
-    admission = await admit(
-        gateway,
-        principal,
-        model,
-        price,
-        request_id=request_id,
-        hold_nanos=unit_cost(price, request.n),
-        endpoint=ENDPOINT,
-    )
+@dataclass(frozen=True)
+class ImagesRequest:
+    image: ImageRequest
+    response_format: str
 
-    async def call(route: Any) -> ImageResult:
-        result: ImageResult = await gateway.pool.get(route.provider).generate_images(
-            request, route.upstream_model
-        )
+    @property
+    def size(self) -> str:
+        return f"{self.image.width}x{self.image.height}"
+
+
+def billed_quality(price: PriceInfo, request: ImagesRequest, result: ImageResult) -> str | None:
+    """The quality to bill: the one asked for; else the one the upstream says it made, when
+    the price has it for this size; else None (the most expensive, as held)."""
+    asked = request.image.quality
+    if asked and asked != AUTO_QUALITY:
+        return asked
+    made = result.quality
+    if not made or made == AUTO_QUALITY:
+        return None
+    try:
+        image_variant(price, request.size, made)
+    except ModelsnestError:
+        return None  # a quality this price does not know: bill what was held
+    return made
+
+
+class ImagesModality(Modality[ImagesRequest, ImageResult]):
+    endpoint = "images"
+
+    def parse(self, incoming: Incoming) -> tuple[str, ImagesRequest]:
+        body = parse_json_object(incoming.body)
+        slug = require_model(body)
+        request, response_format = parse_image_request(body)
+        return slug, ImagesRequest(request, response_format)
+
+    async def hold(self, call: Call, request: ImagesRequest) -> int:
+        # Raises the 400 for a size/quality the model does not price, before any hold.
+        return bill_images(
+            call.price, request.image.n, size=request.size, quality=request.image.quality
+        ).cost_nanos
+
+    async def invoke(self, adapter: Provider, request: ImagesRequest, upstream_model: str) -> ImageResult:
+        result = await adapter.generate_images(request.image, upstream_model)
         if not result.images:
             raise ProviderProtocolError("the upstream returned no image")
         return result
 
-    result, served = await call_routes(gateway, admission, ENDPOINT, started, call)
-    images = result.images[: request.n]  # never bill (or hand out) more than was asked
-    data: list[dict[str, Any]] = []
-    try:
-        for image in images:
-            item: dict[str, Any] = {}
-            if response_format == "b64_json":
-                item["b64_json"] = base64.b64encode(image.data).decode()
-            else:
-                stored = await gateway.media.save(principal.user_id, image.data, image.content_type, "image")
-                item["url"] = f"{public_base}/files/{stored.id}"
-            if image.revised_prompt:
-                item["revised_prompt"] = image.revised_prompt
-            data.append(item)
-    except Exception as exc:
-        await abort(gateway, admission, failure_record(admission, ENDPOINT, exc, started))
-        raise UpstreamError("the generated images could not be stored; you have not been charged") from exc
-    cost = unit_cost(price, len(images))
-    await finish_served(
-        gateway, admission, served, ENDPOINT, started, cost_nanos=cost, units=len(images), unit_type="image"
-    )
-    out = {
-        "created": int(time.time()),
-        "model": served.upstream_model,
-        "data": data,
-        "usage": {"images": len(images), "cost": money(cost)},
-        "billing": unit_billing(model, price, cost, len(images), "image"),
-    }
-    headers = admission.limit_state.headers()
-    headers["X-Modelsnest-Provider"] = served.provider_name
-    return dumps(out), headers
+    def bill(self, call: Call, request: ImagesRequest, result: ImageResult) -> Bill:
+        count = len(_delivered(request, result))
+        quality = billed_quality(call.price, request, result)
+
+        def meter(price: PriceInfo) -> Costing:
+            return bill_images(price, count, size=request.size, quality=quality)
+
+        costing = meter(call.price)
+        meta = {"size": request.size, "quality": quality or AUTO_QUALITY}
+        return Bill(
+            costing.cost_nanos,
+            usage={"units": count, "unit_type": "image", "meta": meta},
+            costing=costing,
+            meter=meter,
+        )
+
+    async def answer(
+        self, call: Call, request: ImagesRequest, result: ImageResult, bill: Bill, served: Served
+    ) -> Reply:
+        images = _delivered(request, result)
+        data: list[dict[str, Any]] = []
+        try:
+            for image in images:
+                item: dict[str, Any] = {}
+                if request.response_format == "b64_json":
+                    item["b64_json"] = base64.b64encode(image.data).decode()
+                else:
+                    stored = await call.gateway.media.save(
+                        call.caller.user_id, image.data, image.content_type, "image"
+                    )
+                    item["url"] = f"{call.public_base}/files/{stored.id}"
+                if image.revised_prompt:
+                    item["revised_prompt"] = image.revised_prompt
+                data.append(item)
+        except Exception as exc:
+            raise UpstreamError(
+                "the generated images could not be stored; you have not been charged"
+            ) from exc
+        out = {
+            "created": int(time.time()),
+            "model": served.upstream_model,
+            "data": data,
+            "usage": add_cost({"images": len(images)}, bill.cost_nanos, bill.costing),
+            "billing": unit_billing(
+                call.model, call.price, bill.cost_nanos, len(images), "image", bill.costing
+            ),
+        }
+        return Reply(dumps(out))
+
+
+def _delivered(request: ImagesRequest, result: ImageResult) -> list[Any]:
+    """Never bill (or hand out) more images than were asked for."""
+    return list(result.images[: request.image.n])
+
+
+IMAGES = ImagesModality()

@@ -84,20 +84,23 @@ class RateLimits:
             url = redis_url.replace("redis://", "async+redis://", 1).replace(
                 "rediss://", "async+rediss://", 1
             )
-            storage = RedisStorage(url, implementation="redispy", key_prefix=prefix + "rl")
+            # Share the process's Redis client pool when there is one (closed with it on
+            # shutdown) rather than opening a second pool of connections.
+            pool = {"connection_pool": redis.connection_pool} if redis is not None else {}
+            storage = RedisStorage(url, implementation="redispy", key_prefix=prefix + "rl", **pool)
         else:
             storage = MemoryStorage()
         self._storage = storage
         self._limiter = SlidingWindowCounterRateLimiter(storage)
         self.concurrency = ConcurrencyGate(redis, prefix)
 
-    async def check_request(self, key_id: int, rpm: int | None, tpm: int | None) -> LimitState:
-        """Count one request against the key's RPM and refuse it when the RPM or TPM window is full."""
+    async def check_request(self, scope: str, rpm: int | None, tpm: int | None) -> LimitState:
+        """Count one request against the scope's (a key's, or a user's) RPM and refuse it when the RPM or TPM window is full."""
         state = LimitState()
         if rpm:
             item = RateLimitItemPerMinute(rpm)
-            allowed = await self._limiter.hit(item, "rpm", str(key_id))
-            stats = await self._limiter.get_window_stats(item, "rpm", str(key_id))
+            allowed = await self._limiter.hit(item, "rpm", scope)
+            stats = await self._limiter.get_window_stats(item, "rpm", scope)
             reset = max(1, math.ceil(stats.reset_time - time.time()))
             if not allowed:
                 raise RateLimited(
@@ -106,7 +109,7 @@ class RateLimits:
             state = LimitState(rpm_limit=rpm, rpm_remaining=stats.remaining, rpm_reset_seconds=reset)
         if tpm:
             item = RateLimitItemPerMinute(tpm)
-            stats = await self._limiter.get_window_stats(item, "tpm", str(key_id))
+            stats = await self._limiter.get_window_stats(item, "tpm", scope)
             if stats.remaining <= 0:
                 reset = max(1, math.ceil(stats.reset_time - time.time()))
                 raise RateLimited(
@@ -121,12 +124,23 @@ class RateLimits:
             )
         return state
 
-    async def add_tokens(self, key_id: int, tpm: int | None, tokens: int) -> None:
+    async def hit(self, namespace: str, key: str, per_minute: int) -> None:
+        """Count one event (a login attempt, a reset mail …) for ``key`` in ``namespace``;
+        RateLimited (with its retry-after) once more than ``per_minute`` fell in the last minute.
+        Shared by every replica when Redis is configured, like the API's limits."""
+        item = RateLimitItemPerMinute(per_minute)
+        if await self._limiter.hit(item, namespace, key):
+            return
+        stats = await self._limiter.get_window_stats(item, namespace, key)
+        retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+        raise RateLimited(f"too many attempts: try again in {retry_after} seconds", retry_after=retry_after)
+
+    async def add_tokens(self, scope: str, tpm: int | None, tokens: int) -> None:
         """Tokens count once their number is known (after the answer), as OpenAI's TPM does."""
         if tpm and tokens > 0:
             item = RateLimitItemPerMinute(tpm)
-            if not await self._limiter.hit(item, "tpm", str(key_id), cost=min(tokens, tpm)):
+            if not await self._limiter.hit(item, "tpm", scope, cost=min(tokens, tpm)):
                 # More tokens than the window has room for: fill it, so the next request waits.
-                stats = await self._limiter.get_window_stats(item, "tpm", str(key_id))
+                stats = await self._limiter.get_window_stats(item, "tpm", scope)
                 if stats.remaining > 0:
-                    await self._limiter.hit(item, "tpm", str(key_id), cost=stats.remaining)
+                    await self._limiter.hit(item, "tpm", scope, cost=stats.remaining)

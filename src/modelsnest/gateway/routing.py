@@ -82,16 +82,18 @@ class CircuitBreaker:
         health = self._health.get(provider_id)
         return health is not None and health.open_until > self.clock()
 
-    def record_success(self, provider_id: int) -> None:
+    def record_success(self, provider_id: int) -> bool:
+        """Returns whether this closed a circuit or cleared failures (the state changed)."""
         health = self._health.get(provider_id)
         if health is None or (health.failures == 0 and health.open_until == 0.0):
             # Hot path: nothing changed, nothing to report.
             if health is None:
                 self._health[provider_id] = _Health()
                 self._emit(HealthEvent(provider_id, True, None, None))
-            return
+            return False
         self._health[provider_id] = _Health()
         self._emit(HealthEvent(provider_id, True, None, None))
+        return True
 
     def record_failure(self, provider_id: int, error: str) -> None:
         health = self._health.setdefault(provider_id, _Health())

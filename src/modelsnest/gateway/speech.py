@@ -5,42 +5,22 @@
 from __future__ import annotations
 
 import base64
-import time
-from dataclasses import dataclass
 from typing import Any
 
-from modelsnest.auth.key_verifier import ApiKeyPrincipal
-from modelsnest.catalog.pricing import require_price, unit_cost
+from modelsnest.catalog.pricing import unit_cost
 from modelsnest.errors import InvalidRequest
-from modelsnest.exact_json import dumps, money
-from modelsnest.gateway.admission import (
-    admit,
-    call_routes,
-    finish_served,
-    resolve_model,
-)
+from modelsnest.exact_json import dumps
 from modelsnest.gateway.chat_request import parse_json_object, require_model
-from modelsnest.gateway.receipts import unit_billing
-from modelsnest.gateway.service import Gateway
-from modelsnest.money import usd_str
+from modelsnest.gateway.costs import unit_costing
+from modelsnest.gateway.fallback import Served
+from modelsnest.gateway.pipeline import Bill, Call, Incoming, Modality, Reply
+from modelsnest.gateway.receipts import add_cost, unit_billing
 from modelsnest.providers.media_types import SpeechRequest, SpeechResult
+from modelsnest.providers.protocol import Provider
 
-ENDPOINT = "speech"
 MAX_CHARACTERS = 4096
 FORMATS = ("mp3", "opus", "aac", "flac", "wav", "pcm")
 DEFAULT_VOICE = "alloy"
-
-
-@dataclass
-class Speech:
-    audio: bytes
-    content_type: str
-    characters: int
-    cost_nanos: int
-    billing: dict[str, Any]
-    provider: str
-    upstream_model: str
-    headers: dict[str, str]
 
 
 def _speech_request(body: dict[str, Any], text_field: str) -> SpeechRequest:
@@ -70,74 +50,68 @@ def _speech_request(body: dict[str, Any], text_field: str) -> SpeechRequest:
     )
 
 
-async def synthesize(
-    gateway: Gateway, principal: ApiKeyPrincipal, raw: bytes, request_id: str, *, text_field: str = "input"
-) -> Speech:
-    started = time.perf_counter()
-    body = parse_json_object(raw)
-    model = await resolve_model(gateway, principal, require_model(body), ENDPOINT)
-    price = require_price(model)
-    request = _speech_request(body, text_field)
-    characters = len(request.text)
-    cost = unit_cost(price, characters)
-    admission = await admit(
-        gateway, principal, model, price, request_id=request_id, hold_nanos=cost, endpoint=ENDPOINT
-    )
+class SpeechModality(Modality[SpeechRequest, SpeechResult]):
+    """``/audio/speech`` (``input`` in, the audio bytes out, as OpenAI does) or, with
+    ``acknowledge``, the seed's ``/text-to-speech`` (``text`` in, a JSON acknowledgment with
+    the billing, a URL and the audio in base64 out)."""
 
-    async def call(route: Any) -> SpeechResult:
-        result: SpeechResult = await gateway.pool.get(route.provider).speech(request, route.upstream_model)
-        return result
+    endpoint = "speech"
 
-    result, served = await call_routes(gateway, admission, ENDPOINT, started, call)
-    await finish_served(
-        gateway,
-        admission,
-        served,
-        ENDPOINT,
-        started,
-        cost_nanos=cost,
-        units=characters,
-        unit_type="character",
-    )
-    headers = admission.limit_state.headers()
-    headers.update(
-        {
-            "X-Modelsnest-Provider": served.provider_name,
-            "X-Modelsnest-Cost-USD": usd_str(cost),
-            "X-Modelsnest-Characters": str(characters),
+    def __init__(self, *, text_field: str = "input", acknowledge: bool = False) -> None:
+        self.text_field = text_field
+        self.acknowledge = acknowledge
+
+    def parse(self, incoming: Incoming) -> tuple[str, SpeechRequest]:
+        body = parse_json_object(incoming.body)
+        slug = require_model(body)
+        return slug, _speech_request(body, self.text_field)
+
+    async def hold(self, call: Call, request: SpeechRequest) -> int:
+        return unit_cost(call.price, len(request.text))
+
+    async def invoke(self, adapter: Provider, request: SpeechRequest, upstream_model: str) -> SpeechResult:
+        return await adapter.speech(request, upstream_model)
+
+    def bill(self, call: Call, request: SpeechRequest, result: SpeechResult) -> Bill:
+        # Characters are counted here from the text; a client's ``characters`` is never read.
+        characters = len(request.text)
+        costing, meter = unit_costing(call.price, characters, "characters")
+        return Bill(
+            costing.cost_nanos,
+            usage={"units": characters, "unit_type": "character"},
+            headers={"X-Modelsnest-Characters": str(characters)},
+            costing=costing,
+            meter=meter,
+        )
+
+    async def answer(
+        self, call: Call, request: SpeechRequest, result: SpeechResult, bill: Bill, served: Served
+    ) -> Reply:
+        if not self.acknowledge:
+            return Reply(result.audio, media_type=result.content_type)
+        characters = len(request.text)
+        stored = await call.gateway.media.save(
+            call.caller.user_id, result.audio, result.content_type, "audio"
+        )
+        body = {
+            "object": "text_to_speech",
+            "id": call.request_id,
+            "status": "succeeded",
+            "model": served.upstream_model,
+            "characters": characters,
+            "audio": {
+                "url": f"{call.public_base}/files/{stored.id}",
+                "content_type": result.content_type,
+                "expires_at": int(stored.expires_at.timestamp()),
+                "base64": base64.b64encode(result.audio).decode(),
+            },
+            "usage": add_cost({"characters": characters}, bill.cost_nanos, bill.costing),
+            "billing": unit_billing(
+                call.model, call.price, bill.cost_nanos, characters, "character", bill.costing
+            ),
         }
-    )
-    return Speech(
-        audio=result.audio,
-        content_type=result.content_type,
-        characters=characters,
-        cost_nanos=cost,
-        billing=unit_billing(model, price, cost, characters, "character"),
-        provider=served.provider_name,
-        upstream_model=served.upstream_model,
-        headers=headers,
-    )
+        return Reply(dumps(body))
 
 
-async def text_to_speech_ack(
-    gateway: Gateway, principal: ApiKeyPrincipal, raw: bytes, request_id: str, public_base: str
-) -> tuple[bytes, dict[str, str]]:
-    """The seed's ``POST /text-to-speech``: ``{model, text}`` in, a JSON acknowledgment out."""
-    speech = await synthesize(gateway, principal, raw, request_id, text_field="text")
-    stored = await gateway.media.save(principal.user_id, speech.audio, speech.content_type, "audio")
-    body = {
-        "object": "text_to_speech",
-        "id": request_id,
-        "status": "succeeded",
-        "model": speech.upstream_model,
-        "characters": speech.characters,
-        "audio": {
-            "url": f"{public_base}/files/{stored.id}",
-            "content_type": speech.content_type,
-            "expires_at": int(stored.expires_at.timestamp()),
-            "base64": base64.b64encode(speech.audio).decode(),
-        },
-        "usage": {"characters": speech.characters, "cost": money(speech.cost_nanos)},
-        "billing": speech.billing,
-    }
-    return dumps(body), speech.headers
+SPEECH = SpeechModality()
+TEXT_TO_SPEECH = SpeechModality(text_field="text", acknowledge=True)

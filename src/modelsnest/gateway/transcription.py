@@ -3,43 +3,25 @@ billed per second or minute as the catalog says; whatever the client claims is i
 
 from __future__ import annotations
 
-import time
+import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from modelsnest.auth.key_verifier import ApiKeyPrincipal
-from modelsnest.catalog.pricing import require_price, unit_cost
+from modelsnest.catalog.pricing import unit_cost
 from modelsnest.errors import InvalidRequest
-from modelsnest.exact_json import decimal_text, dumps, money, number
-from modelsnest.gateway.admission import (
-    admit,
-    call_routes,
-    finish_served,
-    resolve_model,
-)
-from modelsnest.gateway.receipts import unit_billing
-from modelsnest.gateway.service import Gateway
+from modelsnest.exact_json import decimal_text, dumps, number
+from modelsnest.gateway.costs import unit_costing
+from modelsnest.gateway.fallback import Served
+from modelsnest.gateway.pipeline import Bill, Call, Incoming, Modality, Reply, Upload
+from modelsnest.gateway.receipts import add_cost, unit_billing
 from modelsnest.media import measure_audio
-from modelsnest.money import usd_str
+from modelsnest.media.formats.common import AudioInfo as MeasuredAudio
 from modelsnest.providers.media_types import TranscriptionRequest, TranscriptionResult, TranscriptionSegment
+from modelsnest.providers.protocol import Provider
 
-ENDPOINT = "transcription"
 FORMATS = ("json", "text", "srt", "verbose_json", "vtt")
-
-
-@dataclass
-class Upload:
-    data: bytes
-    filename: str
-    content_type: str
-
-
-@dataclass
-class Transcript:
-    body: bytes
-    media_type: str
-    headers: dict[str, str]
 
 
 def _timestamp(ms: int, separator: str) -> str:
@@ -64,91 +46,121 @@ def render_vtt(segments: list[TranscriptionSegment]) -> str:
     return "WEBVTT\n\n" + "\n".join(blocks)
 
 
-def _seconds_text(duration: Fraction) -> str:
-    return decimal_text(duration)
+@dataclass
+class TranscriptionJob:
+    fields: Mapping[str, str]
+    upload: Upload
+    response_format: str
+    audio: MeasuredAudio | None = None  # measured from the file's own data, before the hold
+
+    @property
+    def seconds(self) -> Fraction:
+        assert self.audio is not None
+        return self.audio.duration
 
 
-async def transcribe(
-    gateway: Gateway,
-    principal: ApiKeyPrincipal,
-    fields: dict[str, str],
-    upload: Upload | None,
-    request_id: str,
-) -> Transcript:
-    started = time.perf_counter()
-    slug = fields.get("model", "").strip()
-    if not slug:
-        raise InvalidRequest("you must provide a model parameter", code="MISSING_MODEL", param="model")
-    if upload is None:
-        raise InvalidRequest("file is required (multipart/form-data)", param="file")
-    response_format = fields.get("response_format") or "json"
-    if response_format not in FORMATS:
-        raise InvalidRequest(f"response_format must be one of {', '.join(FORMATS)}", param="response_format")
-    model = await resolve_model(gateway, principal, slug, ENDPOINT)
-    price = require_price(model)
-    audio = await measure_audio(upload.data, upload.filename, upload.content_type)
-    seconds = audio.duration  # exact, measured here; a client's duration_seconds is never read
-    cost = unit_cost(price, seconds)
-    admission = await admit(
-        gateway, principal, model, price, request_id=request_id, hold_nanos=cost, endpoint=ENDPOINT
-    )
-    request = TranscriptionRequest(
-        audio=upload.data,
-        filename=upload.filename or f"audio.{audio.format}",
-        content_type=upload.content_type or "application/octet-stream",
-        language=fields.get("language") or None,
-        prompt=fields.get("prompt") or None,
-        temperature=fields.get("temperature") or None,
-    )
+class TranscriptionModality(Modality[TranscriptionJob, TranscriptionResult]):
+    endpoint = "transcription"
 
-    async def call(route: Any) -> TranscriptionResult:
-        result: TranscriptionResult = await gateway.pool.get(route.provider).transcribe(
-            request, route.upstream_model
+    def parse(self, incoming: Incoming) -> tuple[str, TranscriptionJob]:
+        fields = incoming.fields or {}
+        slug = fields.get("model", "").strip()
+        if not slug:
+            raise InvalidRequest("you must provide a model parameter", code="MISSING_MODEL", param="model")
+        if incoming.upload is None:
+            raise InvalidRequest("file is required (multipart/form-data)", param="file")
+        response_format = fields.get("response_format") or "json"
+        if response_format not in FORMATS:
+            raise InvalidRequest(
+                f"response_format must be one of {', '.join(FORMATS)}", param="response_format"
+            )
+        return slug, TranscriptionJob(fields, incoming.upload, response_format)
+
+    def fingerprint(self, incoming: Incoming) -> bytes:
+        # A retry's multipart boundary differs: compare what the form says, not its framing.
+        digest = hashlib.sha256()
+        for name, value in sorted((incoming.fields or {}).items()):
+            digest.update(f"{name}={value}\0".encode())
+        if incoming.upload is not None:
+            digest.update(incoming.upload.filename.encode() + b"\0")
+            digest.update(hashlib.sha256(incoming.upload.data).digest())
+        return digest.digest()
+
+    async def hold(self, call: Call, request: TranscriptionJob) -> int:
+        upload = request.upload
+        request.audio = await measure_audio(upload.data, upload.filename, upload.content_type)
+        # Exact and measured here; a client's duration_seconds is never read.
+        return unit_cost(call.price, request.seconds)
+
+    async def invoke(
+        self, adapter: Provider, request: TranscriptionJob, upstream_model: str
+    ) -> TranscriptionResult:
+        assert request.audio is not None
+        fields, upload = request.fields, request.upload
+        return await adapter.transcribe(
+            TranscriptionRequest(
+                audio=upload.data,
+                filename=upload.filename or f"audio.{request.audio.format}",
+                content_type=upload.content_type or "application/octet-stream",
+                language=fields.get("language") or None,
+                prompt=fields.get("prompt") or None,
+                temperature=fields.get("temperature") or None,
+            ),
+            upstream_model,
         )
-        return result
 
-    result, served = await call_routes(gateway, admission, ENDPOINT, started, call)
-    whole_seconds = -(-seconds.numerator // seconds.denominator)
-    await finish_served(
-        gateway,
-        admission,
-        served,
-        ENDPOINT,
-        started,
-        cost_nanos=cost,
-        units=int(seconds * 1000),
-        unit_type="audio_ms",
-        meta={"audio_format": audio.format, "duration_seconds": _seconds_text(seconds)},
-    )
-    headers = admission.limit_state.headers()
-    headers["X-Modelsnest-Provider"] = served.provider_name
-    headers["X-Modelsnest-Cost-USD"] = usd_str(cost)
-    headers["X-Modelsnest-Audio-Seconds"] = _seconds_text(seconds)
-    billing = unit_billing(model, price, cost, number(seconds), "second")
-    usage = {"type": "duration", "seconds": whole_seconds, "cost": money(cost)}
-    if response_format == "text":
-        return Transcript(result.text.encode(), "text/plain; charset=utf-8", headers)
-    if response_format == "srt":
-        return Transcript(render_srt(result.segments).encode(), "text/plain; charset=utf-8", headers)
-    if response_format == "vtt":
-        return Transcript(render_vtt(result.segments).encode(), "text/vtt; charset=utf-8", headers)
-    body: dict[str, Any] = {"text": result.text, "usage": usage, "billing": billing}
-    if response_format == "verbose_json":
-        body = {
-            "task": "transcribe",
-            "language": result.language or fields.get("language") or "unknown",
-            "duration": number(seconds),
-            "text": result.text,
-            "segments": [
-                {
-                    "id": index,
-                    "start": number(Fraction(s.start_ms, 1000)),
-                    "end": number(Fraction(s.end_ms, 1000)),
-                    "text": s.text,
-                }
-                for index, s in enumerate(result.segments)
-            ],
-            "usage": usage,
-            "billing": billing,
-        }
-    return Transcript(dumps(body), "application/json", headers)
+    def bill(self, call: Call, request: TranscriptionJob, result: TranscriptionResult) -> Bill:
+        assert request.audio is not None
+        seconds = request.seconds
+        costing, meter = unit_costing(call.price, seconds, "audio_seconds")
+        return Bill(
+            costing.cost_nanos,
+            costing=costing,
+            meter=meter,
+            usage={
+                "units": int(seconds * 1000),
+                "unit_type": "audio_ms",
+                "meta": {"audio_format": request.audio.format, "duration_seconds": decimal_text(seconds)},
+            },
+            headers={"X-Modelsnest-Audio-Seconds": decimal_text(seconds)},
+        )
+
+    async def answer(
+        self, call: Call, request: TranscriptionJob, result: TranscriptionResult, bill: Bill, served: Served
+    ) -> Reply:
+        seconds = request.seconds
+        response_format = request.response_format
+        if response_format == "text":
+            return Reply(result.text.encode(), media_type="text/plain; charset=utf-8")
+        if response_format == "srt":
+            return Reply(render_srt(result.segments).encode(), media_type="text/plain; charset=utf-8")
+        if response_format == "vtt":
+            return Reply(render_vtt(result.segments).encode(), media_type="text/vtt; charset=utf-8")
+        billing = unit_billing(
+            call.model, call.price, bill.cost_nanos, number(seconds), "second", bill.costing
+        )
+        whole_seconds = -(-seconds.numerator // seconds.denominator)
+        usage = add_cost({"type": "duration", "seconds": whole_seconds}, bill.cost_nanos, bill.costing)
+        body: dict[str, Any] = {"text": result.text, "usage": usage, "billing": billing}
+        if response_format == "verbose_json":
+            body = {
+                "task": "transcribe",
+                "language": result.language or request.fields.get("language") or "unknown",
+                "duration": number(seconds),
+                "text": result.text,
+                "segments": [
+                    {
+                        "id": index,
+                        "start": number(Fraction(s.start_ms, 1000)),
+                        "end": number(Fraction(s.end_ms, 1000)),
+                        "text": s.text,
+                    }
+                    for index, s in enumerate(result.segments)
+                ],
+                "usage": usage,
+                "billing": billing,
+            }
+        return Reply(dumps(body))
+
+
+TRANSCRIPTION = TranscriptionModality()

@@ -17,24 +17,29 @@ import time
 from datetime import timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import select, update
 
 from modelsnest import billing
-from modelsnest.auth.key_verifier import ApiKeyPrincipal
-from modelsnest.catalog.pricing import require_price, unit_cost
+from modelsnest.auth.caller import Caller
+from modelsnest.catalog.pricing import unit_cost
 from modelsnest.db.base import utcnow
 from modelsnest.db.models import VideoJob
 from modelsnest.errors import InvalidRequest, NotFound
 from modelsnest.exact_json import dumps, money
-from modelsnest.gateway.admission import admit, call_routes, resolve_model
+from modelsnest.gateway import idempotency
+from modelsnest.gateway.admission import Admission
 from modelsnest.gateway.chat_request import parse_json_object, require_model
+from modelsnest.gateway.costs import cost_fields, unit_costing
+from modelsnest.gateway.fallback import Served
+from modelsnest.gateway.pipeline import Bill, Call, Incoming, Modality, Reply
 from modelsnest.gateway.service import Gateway
 from modelsnest.providers.errors import ProviderError
 from modelsnest.providers.media_types import VideoRequest, VideoStatus, VideoTask
+from modelsnest.providers.protocol import Provider
 
 log = logging.getLogger(__name__)
 
-ENDPOINT = "video"
 MAX_SECONDS = 60
 DEFAULT_SECONDS = 5
 
@@ -71,68 +76,97 @@ def parse_video_request(body: dict[str, Any]) -> VideoRequest:
     )
 
 
-async def submit(
-    gateway: Gateway, principal: ApiKeyPrincipal, raw: bytes, request_id: str
-) -> tuple[bytes, dict[str, str]]:
-    started = time.perf_counter()
-    body = parse_json_object(raw)
-    model = await resolve_model(gateway, principal, require_model(body), ENDPOINT)
-    price = require_price(model)
-    request = parse_video_request(body)
-    cost = unit_cost(price, request.duration_seconds)
-    admission = await admit(
-        gateway,
-        principal,
-        model,
-        price,
-        request_id=request_id,
-        hold_nanos=cost,
-        endpoint=ENDPOINT,
-        hold_ttl_seconds=gateway.settings.video_timeout_seconds + 3600,
-    )
-    # The job outlives this request: its concurrency slot is given back right away.
-    await admission.free_slot(gateway)
+class VideoModality(Modality[VideoRequest, VideoTask]):
+    """Submit: hold ``duration × price per second``, hand the job to the first route that
+    accepts it, answer ``202 {id, status: "queued"}``; the hold stays open for the job."""
 
-    async def call(route: Any) -> VideoTask:
-        task: VideoTask = await gateway.pool.get(route.provider).submit_video(request, route.upstream_model)
-        return task
+    endpoint = "video"
+    keeps_slot = False  # the job outlives this request
 
-    task, served = await call_routes(gateway, admission, ENDPOINT, started, call)
-    job_id = "vid_" + secrets.token_urlsafe(18)
-    now = utcnow()
-    async with gateway.sessions.begin() as session:
-        session.add(
-            VideoJob(
-                id=job_id,
-                user_id=principal.user_id,
-                api_token_id=principal.key_id,
-                model_slug=model.slug,
-                provider_name=served.provider_name,
-                upstream_model=served.upstream_model,
-                upstream_task_id=task.task_id,
-                status="queued",
-                progress=0,
-                duration_seconds=request.duration_seconds,
-                request={"prompt": request.prompt, "request_id": request_id},
-                hold_id=admission.hold_id,
-                cost_nanos=cost,
-                next_poll_at=now + timedelta(seconds=gateway.settings.video_poll_seconds),
-                created_at=now,
-                updated_at=now,
+    def parse(self, incoming: Incoming) -> tuple[str, VideoRequest]:
+        body = parse_json_object(incoming.body)
+        slug = require_model(body)
+        return slug, parse_video_request(body)
+
+    async def hold(self, call: Call, request: VideoRequest) -> int:
+        return unit_cost(call.price, request.duration_seconds)
+
+    def hold_ttl_seconds(self, gateway: Gateway) -> int:
+        return gateway.settings.video_timeout_seconds + 3600
+
+    async def invoke(self, adapter: Provider, request: VideoRequest, upstream_model: str) -> VideoTask:
+        return await adapter.submit_video(request, upstream_model)
+
+    def bill(self, call: Call, request: VideoRequest, result: VideoTask) -> Bill:
+        return Bill(unit_cost(call.price, request.duration_seconds))
+
+    async def answer(
+        self, call: Call, request: VideoRequest, result: VideoTask, bill: Bill, served: Served
+    ) -> Reply:
+        job_id = "vid_" + secrets.token_urlsafe(18)
+        out = {
+            "id": job_id,
+            "object": "video.generation",
+            "status": "queued",
+            "model": call.model.slug,
+            "created": int(time.time()),
+            "duration_seconds": request.duration_seconds,
+            "estimated_cost_usd": money(bill.cost_nanos),
+        }
+        return Reply(dumps(out), status=202)
+
+    async def park(
+        self,
+        call: Call,
+        admission: Admission,
+        request: VideoRequest,
+        result: VideoTask,
+        served: Served,
+        reply: Reply,
+        claim: idempotency.Claim | None,
+    ) -> Reply:
+        """The job row (with the hold) and the stored answer of an idempotent submit, in one
+        transaction: a retried submit finds the job, never a second hold."""
+        gateway = call.gateway
+        job = orjson.loads(reply.body)
+        now = utcnow()
+        costing, meter = unit_costing(call.price, request.duration_seconds, "video_seconds")
+        # What the usage row will record when the job settles: the admission's price version.
+        priced = {"price_version_id": call.price.version_id, **cost_fields(costing, meter, served)}
+        async with gateway.sessions.begin() as session:
+            session.add(
+                VideoJob(
+                    id=job["id"],
+                    user_id=call.caller.user_id,
+                    api_token_id=call.caller.key_id,
+                    model_slug=call.model.slug,
+                    provider_name=served.provider_name,
+                    upstream_model=served.upstream_model,
+                    upstream_task_id=result.task_id,
+                    status="queued",
+                    progress=0,
+                    duration_seconds=request.duration_seconds,
+                    request={
+                        "prompt": request.prompt,
+                        "request_id": call.request_id,
+                        "origin": call.caller.origin,
+                        "priced": priced,
+                    },
+                    hold_id=admission.hold_id,
+                    cost_nanos=costing.cost_nanos,
+                    next_poll_at=now + timedelta(seconds=gateway.settings.video_poll_seconds),
+                    created_at=now,
+                    updated_at=now,
+                )
             )
-        )
-    out = {
-        "id": job_id,
-        "object": "video.generation",
-        "status": "queued",
-        "model": model.slug,
-        "created": int(now.timestamp()),
-        "duration_seconds": request.duration_seconds,
-        "estimated_cost_usd": money(cost),
-    }
-    headers = admission.limit_state.headers()
-    headers["X-Modelsnest-Provider"] = served.provider_name
-    return dumps(out), headers
+            if claim is not None:
+                await idempotency.complete_in(
+                    session, claim, reply.status, reply.body, reply.media_type, reply.headers
+                )
+        return reply
+
+
+VIDEO = VideoModality()
 
 
 def job_json(job: VideoJob, public_base: str) -> dict[str, Any]:
@@ -157,11 +191,11 @@ def job_json(job: VideoJob, public_base: str) -> dict[str, Any]:
     return out
 
 
-async def get_job(gateway: Gateway, principal: ApiKeyPrincipal, job_id: str, public_base: str) -> bytes:
+async def get_job(gateway: Gateway, caller: Caller, job_id: str, public_base: str) -> bytes:
     async with gateway.sessions() as session:
         job = (
             await session.execute(
-                select(VideoJob).where(VideoJob.id == job_id, VideoJob.user_id == principal.user_id)
+                select(VideoJob).where(VideoJob.id == job_id, VideoJob.user_id == caller.user_id)
             )
         ).scalar_one_or_none()
     if job is None:  # another user's job reads as unknown
@@ -169,14 +203,22 @@ async def get_job(gateway: Gateway, principal: ApiKeyPrincipal, job_id: str, pub
     return dumps(job_json(job, public_base))
 
 
-def _usage(job: VideoJob, **fields: Any) -> billing.UsageRecord:
+_PRICED_FIELDS = ("price_version_id", "cost_breakdown", "upstream_cost_nanos", "upstream_price_version_id")
+
+
+def _usage(job: VideoJob, *, charged: bool, **fields: Any) -> billing.UsageRecord:
+    """The job's usage row; a charged one records how it was priced at submission."""
     request_id = (job.request or {}).get("request_id") or job.id
+    priced = (job.request or {}).get("priced") or {}
+    names = _PRICED_FIELDS if charged else _PRICED_FIELDS[:1]
+    fields.update({name: priced[name] for name in names if priced.get(name) is not None})
     return billing.UsageRecord(
         request_id=request_id,
         user_id=job.user_id,
         api_token_id=job.api_token_id,
-        endpoint=ENDPOINT,
+        endpoint=VideoModality.endpoint,
         model_slug=job.model_slug,
+        origin=(job.request or {}).get("origin") or "api",
         provider_name=job.provider_name,
         upstream_model=job.upstream_model,
         **fields,
@@ -198,6 +240,7 @@ async def _finish_job(
             cost_nanos=job.cost_nanos or 0,
             usage=_usage(
                 job,
+                charged=True,
                 units=job.duration_seconds,
                 unit_type="second",
                 status="success",
@@ -217,7 +260,12 @@ async def _finish_job(
             gateway.sessions,
             hold_id=job.hold_id,
             usage=_usage(
-                job, status="error", http_status=502, error_code=error_code, error_message=message[:500]
+                job,
+                charged=False,
+                status="error",
+                http_status=502,
+                error_code=error_code,
+                error_message=message[:500],
             ),
         )
         values = {

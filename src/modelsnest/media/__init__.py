@@ -1,4 +1,9 @@
-"""Media: measuring uploaded audio, generating simulator media, and serving our own files."""
+"""Media: measuring uploaded audio and generating simulator media; no database.
+
+Serving our own files is ``modelsnest.media.storage`` (``MediaStore``), which needs the
+database: it is deliberately not imported here, so provider adapters can use measurement and
+generation without loading SQLAlchemy (``tests/test_import_rules.py`` holds that line).
+"""
 
 from modelsnest.media.audio import (
     MAX_AUDIO_SECONDS,
@@ -18,7 +23,6 @@ from modelsnest.media.generate import (
     speech_duration_for_text,
     wav_audio,
 )
-from modelsnest.media.storage import MediaStore, StoredFileView, is_valid_file_id
 
 __all__ = [
     "MAX_AUDIO_SECONDS",
@@ -27,14 +31,11 @@ __all__ = [
     "TTS_FORMATS",
     "AudioDecodeError",
     "AudioInfo",
-    "MediaStore",
-    "StoredFileView",
     "UnsupportedAudioFormat",
     "animated_gif",
     "check_upload_size",
     "detect_format",
     "encode_audio",
-    "is_valid_file_id",
     "measure_audio",
     "png_image",
     "probe_audio",

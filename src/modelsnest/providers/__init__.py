@@ -7,7 +7,12 @@ everything they need arrives in a ``ProviderConfig``. They return bytes, never u
 * ``media_types``        the media contract: requests, results, MediaProvider
 * ``protocol``           ``Provider`` = ChatProvider + MediaProvider + ``capabilities``
 * ``errors``             the ProviderError tree (``retryable`` drives route fallback)
-* ``registry``           ``build_provider(config)``, ``register(kind, factory)``
+* ``kinds``              ``ProviderKind``: each kind declared once (label, adapter factory,
+  default base URL, the environment variable carrying its key, capabilities, key required);
+  the five built-ins (``NOVITA``, ``OPENAI``, ``ANTHROPIC``, ``ELEVENLABS``, ``SIMULATOR``)
+* ``capabilities``       the capability names (``chat``, ``stream``, ``embeddings`` …)
+* ``registry``           ``default_registry`` (kinds by name, plugins from the
+  ``modelsnest.providers`` entry points), ``build_provider(config)``, ``register(...)``
 * ``http``               pooled aiohttp client, timeouts, SSE parsing, downloads
   (``http_errors``: status/exception translation)
 * ``media_base``         capability names, the "unsupported" defaults, sniffing, local counts

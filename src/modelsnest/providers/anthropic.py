@@ -12,6 +12,7 @@ and other 5xx → server error, …) with Anthropic's ``error.message`` as the m
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import aclosing
@@ -29,13 +30,12 @@ from modelsnest.providers.anthropic_format import (
 from modelsnest.providers.base import usage_chunk
 from modelsnest.providers.errors import ProviderProtocolError
 from modelsnest.providers.http import UpstreamHTTP
-from modelsnest.providers.media_base import CHAT, STREAM, UnsupportedMedia
+from modelsnest.providers.kinds import ANTHROPIC
+from modelsnest.providers.media_base import UnsupportedMedia
 from modelsnest.providers.tokens import count_tokens
-from modelsnest.providers.types import ChatChunk, ChatResult, ProviderConfig, Usage
+from modelsnest.providers.types import ChatChunk, ChatResult, MessagesResult, ProviderConfig, Usage
 
-__all__ = ["ANTHROPIC_VERSION", "DEFAULT_BASE_URL", "AnthropicProvider", "StreamTranslator"]
-
-DEFAULT_BASE_URL = "https://api.anthropic.com"
+__all__ = ["ANTHROPIC_VERSION", "AnthropicProvider", "StreamTranslator"]
 ANTHROPIC_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096
 
@@ -53,7 +53,7 @@ class StreamTranslator:
         self.model = model
         self.created = created
         self.usage = Usage()
-        self.cached = 0
+        self._raw_usage: dict[str, Any] = {}
         self.done = False
         self._tool_index: dict[int, int] = {}
 
@@ -69,16 +69,12 @@ class StreamTranslator:
         return ChatChunk(data, completion_tokens_delta=tokens)
 
     def _usage(self, usage: Any) -> None:
+        """Usage is cumulative (``message_start``, then ``message_delta``): each field's last
+        value wins, and a field a later event omits keeps its earlier value."""
         if not isinstance(usage, Mapping):
             return
-        if any(
-            key in usage for key in ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
-        ):
-            merged = {"input_tokens": 0, **usage}
-            self.usage, self.cached = usage_from_anthropic(merged)
-            self.usage.completion_tokens = usage.get("output_tokens") or 0
-        elif "output_tokens" in usage:
-            self.usage.completion_tokens = usage["output_tokens"] or 0
+        self._raw_usage.update({key: value for key, value in usage.items() if value is not None})
+        self.usage = usage_from_anthropic(self._raw_usage)
 
     def feed(self, event: Mapping[str, Any]) -> ChatChunk | None:
         """The chunk for one event, or None for events that carry nothing for the client."""
@@ -122,8 +118,8 @@ class StreamTranslator:
             return self._chunk({}, STOP_REASONS.get(stop_reason or "end_turn", "stop"))
         if kind == "message_stop":
             self.done = True
-            data = usage_chunk(self.id, self.created, self.model, self.usage, self.cached)
-            return ChatChunk(data, usage=Usage(self.usage.prompt_tokens, self.usage.completion_tokens))
+            data = usage_chunk(self.id, self.created, self.model, self.usage, details=True)
+            return ChatChunk(data, usage=dataclasses.replace(self.usage))
         if kind == "error":
             raise error_from_event(event.get("error"))
         return None  # ping, content_block_stop, and event types added later
@@ -133,7 +129,7 @@ class AnthropicProvider(UnsupportedMedia):
     """Chat completions served by Anthropic's Messages API (no media: every media method
     raises ``ProviderUnsupported``)."""
 
-    capabilities: ClassVar[frozenset[str]] = frozenset({CHAT, STREAM})
+    capabilities: ClassVar[frozenset[str]] = ANTHROPIC.capabilities
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config
@@ -143,7 +139,7 @@ class AnthropicProvider(UnsupportedMedia):
             headers["x-api-key"] = config.api_key
         if extra.get("anthropic_beta"):
             headers["anthropic-beta"] = str(extra["anthropic_beta"])
-        base_url = (config.base_url or DEFAULT_BASE_URL).rstrip("/")
+        base_url = (config.base_url or ANTHROPIC.default_base_url or "").rstrip("/")
         base_url = base_url.removesuffix("/v1")
         self._http = UpstreamHTTP(config, headers)
         self._messages_url = self._http.url(base_url, "/v1/messages")
@@ -161,7 +157,7 @@ class AnthropicProvider(UnsupportedMedia):
             raise error_from_event(message.get("error"))
         if not isinstance(message.get("content"), list):
             raise ProviderProtocolError(f"{self.config.name}: answer has no content")
-        usage, _ = usage_from_anthropic(message.get("usage"))
+        usage = usage_from_anthropic(message.get("usage"))
         return ChatResult(to_chat_completion(message, int(time.time())), usage, upstream_model)
 
     async def chat_stream(self, request: dict[str, Any], upstream_model: str) -> AsyncIterator[ChatChunk]:
@@ -178,6 +174,69 @@ class AnthropicProvider(UnsupportedMedia):
                     yield chunk
         if not translator.done:
             raise ProviderProtocolError(f"{self.config.name}: stream ended before message_stop")
+
+    # -- native Messages (``/api/v1/messages`` passes Anthropic's body through) ---------------
+
+    def _native(
+        self, request: dict[str, Any], upstream_model: str, beta: tuple[str, ...], stream: bool
+    ) -> tuple[bytes, dict[str, str] | None]:
+        body = {**request, "model": upstream_model}
+        if stream:
+            body["stream"] = True
+        else:
+            body.pop("stream", None)
+        configured = self.config.extra.get("anthropic_beta")
+        flags = [*(str(configured).split(",") if configured else ()), *beta]
+        unique = list(dict.fromkeys(flag.strip() for flag in flags if flag.strip()))
+        return orjson.dumps(body), ({"anthropic-beta": ",".join(unique)} if unique else None)
+
+    async def messages(
+        self, request: dict[str, Any], upstream_model: str, beta: tuple[str, ...] = ()
+    ) -> MessagesResult:
+        payload, headers = self._native(request, upstream_model, beta, stream=False)
+        message = await self._http.post_json(self._messages_url, payload, headers)
+        if not isinstance(message, dict):
+            raise ProviderProtocolError(f"{self.config.name}: answer is not an object")
+        if message.get("type") == "error":
+            raise error_from_event(message.get("error"))
+        if not isinstance(message.get("content"), list):
+            raise ProviderProtocolError(f"{self.config.name}: answer has no content")
+        return MessagesResult(message, usage_from_anthropic(message.get("usage")))
+
+    async def messages_stream(
+        self, request: dict[str, Any], upstream_model: str, beta: tuple[str, ...] = ()
+    ) -> AsyncIterator[ChatChunk]:
+        """Anthropic's events as they came, each with the local count of the text it carries;
+        the ``message_delta`` chunk gets the whole request's usage (``message_start``'s merged
+        with its own). ``message_stop`` ends the stream and is not yielded."""
+        payload, headers = self._native(request, upstream_model, beta, stream=True)
+        raw_usage: dict[str, Any] = {}
+        async with aclosing(self._http.sse(self._messages_url, payload, headers)) as events:
+            async for event in events:
+                if not isinstance(event, dict):
+                    raise ProviderProtocolError(f"{self.config.name}: stream event is not an object")
+                kind = event.get("type")
+                if kind == "error":
+                    raise error_from_event(event.get("error"))
+                if kind == "message_stop":
+                    return
+                chunk = ChatChunk(event)
+                if kind == "message_start":
+                    usage = (event.get("message") or {}).get("usage")
+                    if isinstance(usage, Mapping):
+                        raw_usage.update({k: v for k, v in usage.items() if v is not None})
+                elif kind == "message_delta":
+                    usage = event.get("usage")
+                    if isinstance(usage, Mapping):
+                        raw_usage.update({k: v for k, v in usage.items() if v is not None})
+                    if raw_usage:  # none reported: the gateway bills its own count of what was sent
+                        chunk.usage = usage_from_anthropic(raw_usage)
+                elif kind == "content_block_delta":
+                    delta = event.get("delta") or {}
+                    text = delta.get("text") or delta.get("partial_json") or delta.get("thinking") or ""
+                    chunk.completion_tokens_delta = count_tokens(text) if isinstance(text, str) else 0
+                yield chunk
+        raise ProviderProtocolError(f"{self.config.name}: stream ended before message_stop")
 
     async def close(self) -> None:
         await self._http.close()

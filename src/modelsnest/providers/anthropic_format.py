@@ -23,7 +23,8 @@ Response (``to_chat_completion``; streams in ``anthropic.StreamTranslator``): te
 ``tool_use`` → ``tool_calls``, ``thinking`` → ``reasoning_content``, ``stop_reason`` →
 ``finish_reason`` (``STOP_REASONS``), usage ``input_tokens`` (+ cache creation + cache reads)
 → ``prompt_tokens``, ``output_tokens`` → ``completion_tokens``, cache reads →
-``prompt_tokens_details.cached_tokens``.
+``prompt_tokens_details.cached_tokens`` and cache writes → ``prompt_tokens_details.cache_write_tokens``
+(``usage_from_anthropic``; the ``Usage`` carries both, and the 1-hour share of the writes).
 """
 
 from __future__ import annotations
@@ -246,13 +247,27 @@ def to_messages_request(request: Mapping[str, Any], model: str, default_max_toke
     return body
 
 
-def usage_from_anthropic(usage: Any) -> tuple[Usage, int]:
-    """``Usage`` and the cached prompt tokens from an Anthropic ``usage`` object."""
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def usage_from_anthropic(usage: Any) -> Usage:
+    """``Usage`` (OpenAI's convention) from an Anthropic ``usage`` object: its
+    ``input_tokens`` excludes cache reads and writes, so they are added to ``prompt_tokens``;
+    the 1-hour share of the writes comes from ``cache_creation.ephemeral_1h_input_tokens``."""
     if not isinstance(usage, Mapping):
-        return Usage(reported=False), 0
-    cached = usage.get("cache_read_input_tokens") or 0
-    prompt = (usage.get("input_tokens") or 0) + (usage.get("cache_creation_input_tokens") or 0) + cached
-    return Usage(prompt_tokens=prompt, completion_tokens=usage.get("output_tokens") or 0), cached
+        return Usage(reported=False)
+    cached = _count(usage.get("cache_read_input_tokens"))
+    written = _count(usage.get("cache_creation_input_tokens"))
+    creation = usage.get("cache_creation")
+    hour = _count(creation.get("ephemeral_1h_input_tokens")) if isinstance(creation, Mapping) else 0
+    return Usage(
+        prompt_tokens=_count(usage.get("input_tokens")) + written + cached,
+        completion_tokens=_count(usage.get("output_tokens")),
+        cached_tokens=cached,
+        cache_write_tokens=written,
+        cache_write_1h_tokens=min(hour, written),
+    )
 
 
 def _tool_call(block: Mapping[str, Any]) -> dict[str, Any]:
@@ -286,7 +301,7 @@ def to_chat_completion(message: Mapping[str, Any], created: int) -> dict[str, An
     if thinking:
         reply["reasoning_content"] = "".join(thinking)
     reply["refusal"] = None
-    usage, cached = usage_from_anthropic(message.get("usage"))
+    usage = usage_from_anthropic(message.get("usage"))
     return {
         "id": message.get("id"),
         "object": "chat.completion",
@@ -301,7 +316,7 @@ def to_chat_completion(message: Mapping[str, Any], created: int) -> dict[str, An
                 "finish_reason": STOP_REASONS.get(message.get("stop_reason") or "end_turn", "stop"),
             }
         ],
-        "usage": openai_usage(usage, cached),
+        "usage": openai_usage(usage, details=True),
     }
 
 

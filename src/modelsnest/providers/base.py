@@ -22,20 +22,33 @@ def require_messages(request: Mapping[str, Any]) -> list[Any]:
     return messages
 
 
-def openai_usage(usage: Usage, cached_tokens: int | None = None) -> dict[str, Any]:
-    """An OpenAI ``usage`` object."""
+def openai_usage(usage: Usage, *, details: bool = False) -> dict[str, Any]:
+    """An OpenAI ``usage`` object. ``prompt_tokens_details`` (``cached_tokens``, and
+    ``audio_tokens``/``cache_write_tokens`` when non-zero) is included when ``details`` is set
+    or any prompt detail is non-zero; ``completion_tokens_details`` when reasoning or audio
+    output tokens are."""
     body: dict[str, Any] = {
         "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens,
         "total_tokens": usage.total_tokens,
     }
-    if cached_tokens is not None:
-        body["prompt_tokens_details"] = {"cached_tokens": cached_tokens}
+    if details or usage.cached_tokens or usage.cache_write_tokens or usage.audio_input_tokens:
+        prompt: dict[str, Any] = {"cached_tokens": usage.cached_tokens}
+        if usage.audio_input_tokens:
+            prompt["audio_tokens"] = usage.audio_input_tokens
+        if usage.cache_write_tokens:
+            prompt["cache_write_tokens"] = usage.cache_write_tokens
+        body["prompt_tokens_details"] = prompt
+    if usage.reasoning_tokens or usage.audio_output_tokens:
+        body["completion_tokens_details"] = {
+            "reasoning_tokens": usage.reasoning_tokens,
+            "audio_tokens": usage.audio_output_tokens,
+        }
     return body
 
 
 def usage_chunk(
-    chunk_id: str, created: int, model: str, usage: Usage, cached_tokens: int | None = None
+    chunk_id: str, created: int, model: str, usage: Usage, *, details: bool = False
 ) -> dict[str, Any]:
     """OpenAI's final stream chunk: empty ``choices`` and the whole request's ``usage``."""
     return {
@@ -44,5 +57,5 @@ def usage_chunk(
         "created": created,
         "model": model,
         "choices": [],
-        "usage": openai_usage(usage, cached_tokens),
+        "usage": openai_usage(usage, details=details),
     }

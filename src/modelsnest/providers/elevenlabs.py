@@ -41,9 +41,9 @@ import orjson
 from modelsnest.media.generate import encode_audio
 from modelsnest.providers.errors import ProviderBadRequest, ProviderProtocolError
 from modelsnest.providers.http import UpstreamHTTP
+from modelsnest.providers.kinds import ELEVENLABS
 from modelsnest.providers.media_base import (
     AUDIO_CONTENT_TYPES,
-    SPEECH,
     NoChat,
     UnsupportedMedia,
     byte_limit,
@@ -53,7 +53,6 @@ from modelsnest.providers.media_types import SpeechRequest, SpeechResult
 from modelsnest.providers.types import ProviderConfig
 
 __all__ = [
-    "DEFAULT_BASE_URL",
     "OPENAI_VOICES",
     "OUTPUT_FORMATS",
     "VOICE_NAMES",
@@ -61,7 +60,6 @@ __all__ = [
     "pcm_to_wav",
 ]
 
-DEFAULT_BASE_URL = "https://api.elevenlabs.io"
 PCM_RATE = 24000
 OUTPUT_FORMATS = {
     "mp3": "mp3_44100_128",
@@ -121,13 +119,13 @@ def _convert(pcm: bytes, fmt: str) -> bytes:
 class ElevenLabsProvider(NoChat, UnsupportedMedia):
     """Text-to-speech served by ElevenLabs (see the module docstring)."""
 
-    capabilities: ClassVar[frozenset[str]] = frozenset({SPEECH})
+    capabilities: ClassVar[frozenset[str]] = ELEVENLABS.capabilities
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config
         headers = {"xi-api-key": config.api_key} if config.api_key else {}
         self._http = UpstreamHTTP(config, headers)
-        base = (config.base_url or DEFAULT_BASE_URL).rstrip("/").removesuffix("/v1")
+        base = (config.base_url or ELEVENLABS.default_base_url or "").rstrip("/").removesuffix("/v1")
         self._base_url = base
         voices = config.extra.get("voices")
         configured = {str(k).lower(): str(v) for k, v in (voices if isinstance(voices, dict) else {}).items()}

@@ -40,6 +40,7 @@ import aiohttp
 import orjson
 from yarl import URL
 
+from modelsnest.providers.context import request_headers
 from modelsnest.providers.errors import ProviderDownloadError, ProviderError, ProviderProtocolError
 from modelsnest.providers.http_errors import (
     TRANSLATED,
@@ -148,7 +149,7 @@ class UpstreamHTTP:
                 method,
                 url,
                 data=payload,
-                headers=headers,
+                headers=request_headers(dict(headers) if headers else None),
                 allow_redirects=False,
                 timeout=self._timeout if streamed else self._call_timeout,
             )
@@ -198,9 +199,9 @@ class UpstreamHTTP:
                 body=raw[:2000].decode("utf-8", "replace"),
             ) from exc
 
-    async def post_json(self, url: URL, payload: bytes) -> Any:
+    async def post_json(self, url: URL, payload: bytes, headers: Mapping[str, str] | None = None) -> Any:
         """POST a JSON body (already encoded) and return the parsed JSON answer."""
-        resp = await self._open(url, payload)
+        resp = await self._open(url, payload, headers=headers)
         return self._parse_json(await self._body(resp), resp.status)
 
     async def get_json(self, url: URL) -> Any:
@@ -255,14 +256,16 @@ class UpstreamHTTP:
             raise ProviderDownloadError(f"{exc.message} (downloading the generated file)") from exc
         return body, content_type.split(";")[0].strip() if content_type else None
 
-    async def sse(self, url: URL, payload: bytes) -> AsyncGenerator[Any, None]:
+    async def sse(
+        self, url: URL, payload: bytes, headers: Mapping[str, str] | None = None
+    ) -> AsyncGenerator[Any, None]:
         """POST and yield each SSE ``data:`` payload parsed as JSON, until ``[DONE]`` or the end.
 
         Comment lines (``: keep-alive``), ``event:``/``id:``/``retry:`` fields and blank lines
         are skipped; a JSON value split over several ``data:`` lines is joined. Closing the
         generator early closes the upstream connection (the upstream sees a disconnect).
         """
-        resp = await self._open(url, payload, streamed=True)
+        resp = await self._open(url, payload, streamed=True, headers=headers)
         clean = False
         try:
             if resp.content_type == "application/json":

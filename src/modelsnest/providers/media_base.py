@@ -1,5 +1,5 @@
-"""What the adapters share for the non-chat modalities: the capability names, the
-"unsupported" defaults, content sniffing and local counting (no I/O here).
+"""What the adapters share for the non-chat modalities: the capability names (declared in
+``capabilities``), the "unsupported" defaults, content sniffing and local counting (no I/O).
 
 Adapters inherit ``UnsupportedMedia`` (every media method raises ``ProviderUnsupported``) and
 override what they serve; ``NoChat`` does the same for the chat methods. ``ProviderUnsupported``
@@ -12,11 +12,23 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from modelsnest.media.generate import CONTENT_TYPES as AUDIO_CONTENT_TYPES
+from modelsnest.providers.capabilities import (
+    ALL_CAPABILITIES,
+    CHAT,
+    EMBEDDINGS,
+    IMAGES,
+    RERANK,
+    SPEECH,
+    STREAM,
+    TRANSCRIPTION,
+    VIDEO,
+)
 from modelsnest.providers.errors import ProviderBadRequest, ProviderUnsupported
 from modelsnest.providers.media_types import (
     EmbeddingsResult,
     ImageRequest,
     ImageResult,
+    RerankResult,
     SpeechRequest,
     SpeechResult,
     TranscriptionRequest,
@@ -48,14 +60,6 @@ __all__ = [
     "unsupported",
 ]
 
-CHAT = "chat"
-STREAM = "stream"
-EMBEDDINGS = "embeddings"
-IMAGES = "images"
-TRANSCRIPTION = "transcription"
-SPEECH = "speech"
-VIDEO = "video"
-ALL_CAPABILITIES = frozenset({CHAT, STREAM, EMBEDDINGS, IMAGES, TRANSCRIPTION, SPEECH, VIDEO})
 
 # Size caps of what an adapter accepts from an upstream (``ProviderConfig.extra`` overrides).
 DEFAULT_LIMITS = {
@@ -96,6 +100,9 @@ class UnsupportedMedia:
 
     async def poll_video(self, task_id: str, upstream_model: str) -> VideoStatus:
         raise unsupported(self.config, "video generation")
+
+    async def rerank(self, request: dict[str, Any], upstream_model: str) -> RerankResult:
+        raise unsupported(self.config, RERANK)
 
 
 class NoChat:

@@ -24,6 +24,17 @@ class EmbeddingsResult:
 
 
 @dataclass
+class RerankResult:
+    """Cohere/Jina's rerank answer: ``results`` (index, relevance_score, document?) best
+    first, and the usage (``prompt_tokens``: the tokens read; ``search_units``: searches)."""
+
+    body: dict[str, Any]
+    usage: Usage
+    upstream_model: str
+    search_units: int = 1
+
+
+@dataclass
 class ImageRequest:
     prompt: str
     n: int
@@ -45,6 +56,9 @@ class GeneratedImage:
 class ImageResult:
     images: list[GeneratedImage]
     upstream_model: str
+    # The quality the upstream says it generated (gpt-image models answer ``quality``), when
+    # the request left it to the upstream; None when it does not say.
+    quality: str | None = None
 
 
 @dataclass
@@ -132,3 +146,5 @@ class MediaProvider(Protocol):
     async def submit_video(self, request: VideoRequest, upstream_model: str) -> VideoTask: ...
 
     async def poll_video(self, task_id: str, upstream_model: str) -> VideoStatus: ...
+
+    async def rerank(self, request: dict[str, Any], upstream_model: str) -> RerankResult: ...

@@ -25,10 +25,11 @@ import orjson
 from yarl import URL
 
 from modelsnest.providers.errors import ProviderBadRequest, ProviderProtocolError
-from modelsnest.providers.media_base import VIDEO, as_mapping, byte_limit, sniff_video_type
+from modelsnest.providers.kinds import NOVITA
+from modelsnest.providers.media_base import as_mapping, byte_limit, sniff_video_type
 from modelsnest.providers.media_types import VideoRequest, VideoState, VideoStatus, VideoTask
 from modelsnest.providers.novita_video import video_body
-from modelsnest.providers.openai_compat import DEFAULT_BASE_URLS, OpenAICompatProvider
+from modelsnest.providers.openai_compat import OpenAICompatProvider
 from modelsnest.providers.openai_media import raise_error_body
 from modelsnest.providers.types import ProviderConfig
 
@@ -50,7 +51,7 @@ def async_base_url(config: ProviderConfig) -> str:
     override = config.extra.get("async_base_url")
     if override:
         return str(override).rstrip("/")
-    base = (config.base_url or DEFAULT_BASE_URLS["novita"]).rstrip("/")
+    base = (config.base_url or NOVITA.default_base_url or "").rstrip("/")
     for suffix in _COMPAT_SUFFIXES:
         if base.endswith(suffix):
             base = base.removesuffix(suffix)
@@ -61,7 +62,7 @@ def async_base_url(config: ProviderConfig) -> str:
 class NovitaProvider(OpenAICompatProvider):
     """``OpenAICompatProvider`` plus Novita's asynchronous video tasks."""
 
-    capabilities: ClassVar[frozenset[str]] = OpenAICompatProvider.capabilities | {VIDEO}
+    capabilities: ClassVar[frozenset[str]] = NOVITA.capabilities
 
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)

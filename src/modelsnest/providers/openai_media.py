@@ -46,12 +46,14 @@ from modelsnest.providers.media_types import (
     GeneratedImage,
     ImageRequest,
     ImageResult,
+    RerankResult,
     SpeechRequest,
     SpeechResult,
     TranscriptionRequest,
     TranscriptionResult,
     TranscriptionSegment,
 )
+from modelsnest.providers.rerank import read_rerank_answer
 from modelsnest.providers.types import ProviderConfig, Usage
 
 __all__ = ["OpenAIMedia", "raise_error_body"]
@@ -107,6 +109,14 @@ class OpenAIMedia:
             usage = Usage(prompt_tokens=count_input_tokens(request.get("input")), reported=False)
         return EmbeddingsResult(body=answer, usage=usage, upstream_model=upstream_model)
 
+    async def rerank(self, request: dict[str, Any], upstream_model: str) -> RerankResult:
+        """Jina/Cohere-compatible ``POST {base_url}/rerank`` (vLLM, Jina, Cohere's v2 …)."""
+        body = {**request, "model": upstream_model}
+        answer = await self._http.post_json(self._media_url("/rerank"), orjson.dumps(body))
+        if isinstance(answer, dict) and "error" in answer and "results" not in answer:
+            raise_error_body(answer, self.config.name)
+        return read_rerank_answer(answer, request, upstream_model, self.config.name)
+
     async def generate_images(self, request: ImageRequest, upstream_model: str) -> ImageResult:
         body: dict[str, Any] = {k: v for k, v in request.extra.items() if k not in _IMAGE_FIELDS}
         body.update(
@@ -132,7 +142,12 @@ class OpenAIMedia:
         images = await self._images(answer["data"], fallback)
         if not images:
             raise ProviderProtocolError(f"{self.config.name}: the upstream returned no image")
-        return ImageResult(images=images, upstream_model=upstream_model)
+        quality = answer.get("quality")
+        return ImageResult(
+            images=images,
+            upstream_model=upstream_model,
+            quality=quality if isinstance(quality, str) else None,
+        )
 
     async def _images(self, items: list[Any], fallback: str) -> list[GeneratedImage]:
         """Decode or download every image concurrently; the first failure cancels the rest."""

@@ -18,6 +18,7 @@ so agent loops end. ``response_format`` ``json_object`` → a JSON object answer
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 import uuid
 from collections.abc import Mapping
@@ -90,38 +91,72 @@ def _resolve(schema: Any, root: Mapping[str, Any]) -> Any:
     return node if isinstance(node, Mapping) else {}
 
 
+# A client's schema is data: its sizes are bounded here, so no request can make the
+# simulator build a huge value (``minItems: 1e9``, or small arrays nested deep).
+MAX_ITEMS = 16
+MAX_STRING = 1024
+MAX_VALUES = 2000
+MAX_DEPTH = 12
+
+
+def _size(value: Any, default: int, cap: int) -> int:
+    """A schema's count keyword, if it is a sane one (anything else reads as absent)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return default
+    return min(value, cap)
+
+
 def _string(schema: Mapping[str, Any], rng: random.Random) -> str:
     fmt = schema.get("format")
     if fmt == "uuid":
         value = str(uuid.UUID(int=rng.getrandbits(128), version=4))
     else:
         value = _FORMATS.get(str(fmt)) or rng.choice(_WORDS)
-    min_length, max_length = schema.get("minLength"), schema.get("maxLength")
-    if isinstance(min_length, int) and len(value) < min_length:
+    min_length = _size(schema.get("minLength"), 0, MAX_STRING)
+    if len(value) < min_length:
         value = value + "x" * (min_length - len(value))
-    if isinstance(max_length, int):
+    max_length = schema.get("maxLength")
+    if isinstance(max_length, int) and not isinstance(max_length, bool) and max_length >= 0:
         value = value[:max_length]
     return value
 
 
+def _bound(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def _number(schema: Mapping[str, Any], integer: bool) -> float | int:
-    low = schema.get("minimum", schema.get("exclusiveMinimum"))
-    high = schema.get("maximum", schema.get("exclusiveMaximum"))
+    low = _bound(schema.get("minimum", schema.get("exclusiveMinimum")))
+    high = _bound(schema.get("maximum", schema.get("exclusiveMaximum")))
     value: float = 1 if integer else 1.5
-    if isinstance(low, int | float):
+    if low is not None:
         value = low + (1 if "exclusiveMinimum" in schema and "minimum" not in schema else 0)
-    if isinstance(high, int | float) and value > high:
+    if high is not None and value > high:
         value = high - (1 if "exclusiveMaximum" in schema and "maximum" not in schema else 0)
+    if not math.isfinite(value):
+        value = 0
     return int(value) if integer else float(value)
 
 
+@dataclass
+class _Budget:
+    left: int = MAX_VALUES
+
+
 def value_for_schema(
-    schema: Any, rng: random.Random, root: Mapping[str, Any] | None = None, depth: int = 0
+    schema: Any,
+    rng: random.Random,
+    root: Mapping[str, Any] | None = None,
+    depth: int = 0,
+    budget: _Budget | None = None,
 ) -> Any:
-    """A deterministic JSON value valid for a (practical subset of) JSON Schema."""
+    """A deterministic JSON value valid for a (practical subset of) JSON Schema, of bounded
+    size whatever the schema says (see ``MAX_*``)."""
     root = root if root is not None else (schema if isinstance(schema, Mapping) else {})
+    budget = budget if budget is not None else _Budget()
     schema = _resolve(schema, root)
-    if not isinstance(schema, Mapping) or depth > 12:
+    budget.left -= 1
+    if not isinstance(schema, Mapping) or depth > MAX_DEPTH or budget.left < 0:
         return None
     if "const" in schema:
         return schema["const"]
@@ -132,21 +167,32 @@ def value_for_schema(
     for key in ("anyOf", "oneOf", "allOf"):
         options = schema.get(key)
         if isinstance(options, list) and options:
-            return value_for_schema(options[0], rng, root, depth + 1)
+            return value_for_schema(options[0], rng, root, depth + 1, budget)
     kind = schema.get("type")
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "null")
     if kind is None:
         kind = "object" if "properties" in schema else "array" if "items" in schema else "string"
     if kind == "object":
-        properties = schema.get("properties") or {}
-        names = schema.get("required") or list(properties)
-        return {name: value_for_schema(properties.get(name, {}), rng, root, depth + 1) for name in names}
+        properties = schema.get("properties")
+        properties = properties if isinstance(properties, Mapping) else {}
+        required = schema.get("required")
+        names = (
+            [n for n in required if isinstance(n, str)]
+            if isinstance(required, list) and required
+            else list(properties)
+        )
+        return {
+            name: value_for_schema(properties.get(name, {}), rng, root, depth + 1, budget) for name in names
+        }
     if kind == "array":
-        count = max(int(schema.get("minItems") or 1), 1)
-        if isinstance(schema.get("maxItems"), int):
-            count = min(count, schema["maxItems"])
-        return [value_for_schema(schema.get("items") or {}, rng, root, depth + 1) for _ in range(count)]
+        count = max(_size(schema.get("minItems"), 1, MAX_ITEMS), 1)
+        maximum = schema.get("maxItems")
+        if isinstance(maximum, int) and not isinstance(maximum, bool) and maximum >= 0:
+            count = min(count, maximum)
+        return [
+            value_for_schema(schema.get("items") or {}, rng, root, depth + 1, budget) for _ in range(count)
+        ]
     if kind in ("integer", "number"):
         return _number(schema, kind == "integer")
     if kind == "boolean":

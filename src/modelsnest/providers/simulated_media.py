@@ -51,6 +51,7 @@ from modelsnest.providers.media_types import (
     GeneratedImage,
     ImageRequest,
     ImageResult,
+    RerankResult,
     SpeechRequest,
     SpeechResult,
     TranscriptionRequest,
@@ -60,6 +61,7 @@ from modelsnest.providers.media_types import (
     VideoStatus,
     VideoTask,
 )
+from modelsnest.providers.rerank import simulated_rerank
 from modelsnest.providers.types import ProviderConfig, Usage
 
 if TYPE_CHECKING:  # numpy loads on first use: servers start faster
@@ -202,6 +204,9 @@ class SimulatedMedia:
             "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
         }
         return EmbeddingsResult(body=body, usage=Usage(prompt_tokens=tokens), upstream_model=upstream_model)
+
+    async def rerank(self, request: dict[str, Any], upstream_model: str) -> RerankResult:
+        return simulated_rerank(request, upstream_model)
 
     async def generate_images(self, request: ImageRequest, upstream_model: str) -> ImageResult:
         label = f"Simulated image: {request.prompt}"[:120]

@@ -17,20 +17,31 @@ exactly what a stream delivers (one piece per chunk, ``completion_tokens_delta =
   ``simulated_media``.
 
 Non-streamed answers return at once.
+
+Prompt caching is simulated the way OpenAI caches automatically: a request whose leading
+messages (all but at least the last one, with the same tools) repeat those of an earlier
+request to this provider reports the tokens of that prefix as ``cached_tokens``, when the
+prefix has at least 1,024 tokens, in steps of 128 — deterministic for the same sequence of
+requests to one process (the cache holds the last ``PROMPT_CACHE_ENTRIES`` prefixes).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import hashlib
 import itertools
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, ClassVar
 
+import orjson
+
 from modelsnest.providers.base import openai_usage, require_messages, usage_chunk
 from modelsnest.providers.errors import ProviderBadRequest
-from modelsnest.providers.media_base import ALL_CAPABILITIES
+from modelsnest.providers.kinds import SIMULATOR
 from modelsnest.providers.simulated_content import PlannedChoice, plan_choice, request_seed
 from modelsnest.providers.simulated_media import SimulatedMedia
 from modelsnest.providers.tokens import estimate_prompt_tokens
@@ -41,6 +52,39 @@ __all__ = ["SYSTEM_FINGERPRINT", "SimulatorProvider"]
 SYSTEM_FINGERPRINT = "modelsnest-simulator"
 DEFAULT_CHUNK_DELAY_MS = 15.0
 MAX_CHOICES = 16
+PROMPT_CACHE_ENTRIES = 4096
+CACHE_MIN_TOKENS = 1024
+CACHE_STEP_TOKENS = 128
+
+
+class PromptCache:
+    """Which message prefixes were seen, as a chain of hashes (one per prefix, O(n) per request)."""
+
+    def __init__(self, capacity: int = PROMPT_CACHE_ENTRIES) -> None:
+        self._seen: OrderedDict[bytes, None] = OrderedDict()
+        self._capacity = capacity
+
+    def cached_tokens(self, messages: list[Any], tools: Any) -> int:
+        """Tokens of the longest previously seen proper prefix; then remember every prefix."""
+        digest = hashlib.sha256(orjson.dumps(tools or None, option=orjson.OPT_SORT_KEYS)).digest()
+        prefixes: list[bytes] = []
+        for message in messages:
+            digest = hashlib.sha256(digest + orjson.dumps(message, option=orjson.OPT_SORT_KEYS)).digest()
+            prefixes.append(digest)
+        hit = 0
+        for length in range(len(prefixes) - 1, 0, -1):
+            if prefixes[length - 1] in self._seen:
+                hit = length
+                break
+        for key in prefixes:
+            self._seen[key] = None
+            self._seen.move_to_end(key)
+        while len(self._seen) > self._capacity:
+            self._seen.popitem(last=False)
+        if not hit:
+            return 0
+        tokens = estimate_prompt_tokens(messages[:hit], tools)
+        return tokens // CACHE_STEP_TOKENS * CACHE_STEP_TOKENS if tokens >= CACHE_MIN_TOKENS else 0
 
 
 def _tool_calls(plan: PlannedChoice) -> list[dict[str, Any]]:
@@ -52,7 +96,7 @@ class SimulatorProvider(SimulatedMedia):
     """Chat completions and every media capability answered locally (see the module
     docstring and ``simulated_media``)."""
 
-    capabilities: ClassVar[frozenset[str]] = ALL_CAPABILITIES
+    capabilities: ClassVar[frozenset[str]] = SIMULATOR.capabilities
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config
@@ -61,6 +105,7 @@ class SimulatorProvider(SimulatedMedia):
         self._first_delay = float(extra.get("first_chunk_delay_ms", self._chunk_delay * 1000)) / 1000
         words = extra.get("answer_words")
         self._answer_words = int(words) if words is not None else None
+        self._prompt_cache = PromptCache()
 
     def _plan(self, request: dict[str, Any]) -> tuple[list[PlannedChoice], Usage]:
         messages = require_messages(request)
@@ -70,9 +115,11 @@ class SimulatorProvider(SimulatedMedia):
         n = min(max(n, 1), MAX_CHOICES)
         seed = request_seed(request)
         plans = [plan_choice(request, seed, index, self._answer_words) for index in range(n)]
+        prompt = estimate_prompt_tokens(messages, request.get("tools"))
         usage = Usage(
-            prompt_tokens=estimate_prompt_tokens(messages, request.get("tools")),
+            prompt_tokens=prompt,
             completion_tokens=sum(len(plan.pieces) for plan in plans),
+            cached_tokens=min(prompt, self._prompt_cache.cached_tokens(messages, request.get("tools"))),
         )
         return plans, usage
 
@@ -158,7 +205,7 @@ class SimulatorProvider(SimulatedMedia):
                 yield ChatChunk(data, completion_tokens_delta=tokens)
         data = usage_chunk(chunk_id, created, upstream_model, usage)
         data["system_fingerprint"] = SYSTEM_FINGERPRINT
-        yield ChatChunk(data, usage=Usage(usage.prompt_tokens, usage.completion_tokens))
+        yield ChatChunk(data, usage=dataclasses.replace(usage))
 
     async def close(self) -> None:
         return None

@@ -9,8 +9,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from modelsnest import billing
-from modelsnest.api.deps import ApiKeyDep, GatewayDep
+from modelsnest.api.deps import CallerDep, GatewayDep
+from modelsnest.api.schemas import account as schemas
 from modelsnest.billing import reports
+from modelsnest.catalog.pricing import CostLine, breakdown_json
 from modelsnest.errors import InvalidRequest, NotFound
 from modelsnest.exact_json import dumps, money
 
@@ -21,9 +23,10 @@ def _json(value: Any) -> Response:
     return Response(dumps(value), media_type="application/json")
 
 
-@router.get("/credits")
-async def credits(principal: ApiKeyDep, gateway: GatewayDep) -> Response:
-    balance = await billing.get_balance(gateway.sessions, principal.user_id)
+@router.get("/credits", operation_id="get_credits", summary="Balance", **schemas.CREDITS)
+async def credits(caller: CallerDep, gateway: GatewayDep) -> Response:
+    """The key owner's balance, what is held by requests in flight, and what is available."""
+    balance = await billing.get_balance(gateway.sessions, caller.user_id)
     return _json(
         {
             "object": "credits",
@@ -35,7 +38,15 @@ async def credits(principal: ApiKeyDep, gateway: GatewayDep) -> Response:
     )
 
 
+def _breakdown(entry: reports.UsageEntry) -> list[dict[str, Any]] | None:
+    if entry.cost_breakdown is None:
+        return None
+    return breakdown_json(CostLine.from_record(record) for record in entry.cost_breakdown)
+
+
 def entry_json(entry: reports.UsageEntry) -> dict[str, Any]:
+    """One request's record, its cost broken down by dimension as it was billed (the
+    upstream cost is the operator's business and never appears here)."""
     return {
         "id": entry.request_id,
         "object": "generation",
@@ -48,9 +59,20 @@ def entry_json(entry: reports.UsageEntry) -> dict[str, Any]:
         "prompt_tokens": entry.prompt_tokens,
         "completion_tokens": entry.completion_tokens,
         "total_tokens": entry.prompt_tokens + entry.completion_tokens,
+        "prompt_tokens_details": {
+            "cached_tokens": entry.cached_tokens,
+            "cache_write_tokens": entry.cache_write_tokens,
+            "audio_tokens": entry.audio_input_tokens,
+        },
+        "completion_tokens_details": {
+            "reasoning_tokens": entry.reasoning_tokens,
+            "audio_tokens": entry.audio_output_tokens,
+        },
         "units": entry.units,
         "unit_type": entry.unit_type,
         "cost_usd": money(entry.cost_nanos),
+        "price_version_id": entry.price_version_id,
+        "cost_breakdown": _breakdown(entry),
         "latency_ms": entry.latency_ms,
         "time_to_first_token_ms": entry.ttft_ms,
         "status": entry.status,
@@ -61,12 +83,14 @@ def entry_json(entry: reports.UsageEntry) -> dict[str, Any]:
     }
 
 
-@router.get("/generation")
+@router.get(
+    "/generation", operation_id="get_generation", summary="One request's record", **schemas.GENERATION
+)
 async def generation(
-    principal: ApiKeyDep, gateway: GatewayDep, id: str = Query(..., min_length=1, max_length=64)
+    caller: CallerDep, gateway: GatewayDep, id: str = Query(..., min_length=1, max_length=64)
 ) -> Response:
     """One request's cost, tokens, provider, latency and outcome — for the key's owner only."""
-    entry = await reports.get_request_usage(gateway.sessions, user_id=principal.user_id, request_id=id)
+    entry = await reports.get_request_usage(gateway.sessions, user_id=caller.user_id, request_id=id)
     if entry is None:
         raise NotFound(
             f"no generation with id '{id}' for this account", code="GENERATION_NOT_FOUND", param="id"
@@ -78,9 +102,9 @@ def _day_start(value: date | None) -> datetime | None:
     return datetime.combine(value, time.min, tzinfo=UTC) if value else None
 
 
-@router.get("/usage")
+@router.get("/usage", operation_id="list_usage", summary="Usage log", **schemas.USAGE)
 async def usage(
-    principal: ApiKeyDep,
+    caller: CallerDep,
     gateway: GatewayDep,
     start_date: date | None = Query(None, description="first day (UTC), inclusive"),
     end_date: date | None = Query(None, description="last day (UTC), inclusive"),
@@ -95,7 +119,7 @@ async def usage(
     try:
         page = await reports.list_usage(
             gateway.sessions,
-            user_id=principal.user_id,
+            user_id=caller.user_id,
             start=_day_start(start_date),
             end=end,
             model=model,
@@ -105,7 +129,7 @@ async def usage(
     except ValueError as exc:
         raise InvalidRequest(str(exc), param="cursor") from exc
     totals = await reports.usage_totals(
-        gateway.sessions, user_id=principal.user_id, start=start_date, end=end_date, model=model
+        gateway.sessions, user_id=caller.user_id, start=start_date, end=end_date, model=model
     )
     return _json(
         {

@@ -1,60 +1,28 @@
 """What both backends share: the reference's argument checks (same checks, same order, same
-errors), the values of a new hold, the usage rows, and the conversion of Python values to
-exactly what SQLAlchemy would hand the driver for the same column."""
+errors), the values of a new hold, the usage rows (the reference's own dicts), and the
+conversion of Python values to exactly what SQLAlchemy would hand the driver for the same
+column."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any, Final
+from datetime import datetime, timedelta
+from operator import itemgetter
+from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import Column
+from sqlalchemy import Column, Table
 from sqlalchemy.engine import Dialect
 
 from modelsnest.billing import _checks, _db, holds, settlement
-from modelsnest.billing.types import HoldResult, UsageRecord
+from modelsnest.billing.hot._columns import REPLY_COLUMNS, USAGE_DAILY_COLUMNS, USAGE_LOG_COLUMNS
+from modelsnest.billing.types import HoldResult, StoredReply, UsageRecord
+from modelsnest.billing.usage import usage_daily_row, usage_log_row
 from modelsnest.db.base import utcnow
 from modelsnest.db.engine import SessionFactory
 from modelsnest.errors import InsufficientCredits, InvalidRequest
 from modelsnest.money import format_usd
-
-# The usage_logs / usage_daily columns a usage row writes, in the order of the value tuples below.
-USAGE_LOG_COLUMNS: Final = (
-    "request_id",
-    "user_id",
-    "api_token_id",
-    "endpoint",
-    "model_slug",
-    "provider_name",
-    "upstream_model",
-    "prompt_tokens",
-    "completion_tokens",
-    "units",
-    "unit_type",
-    "cost_nanos",
-    "latency_ms",
-    "ttft_ms",
-    "status",
-    "http_status",
-    "error_code",
-    "error_message",
-    "cancelled",
-    "streamed",
-    "meta",
-    "created_at",
-)
-USAGE_DAILY_KEY: Final = ("day", "user_id", "api_token_id", "model_slug")
-USAGE_DAILY_SUMMED: Final = (
-    "requests",
-    "errors",
-    "prompt_tokens",
-    "completion_tokens",
-    "units",
-    "cost_nanos",
-)
-USAGE_DAILY_COLUMNS: Final = USAGE_DAILY_KEY + USAGE_DAILY_SUMMED
 
 
 class Delegate(Exception):
@@ -74,29 +42,48 @@ def _identity(value: Any) -> Any:
     return value
 
 
+class RowEncoder:
+    """A row (column -> Python value) → the driver's parameter tuple, in ``columns`` order.
+
+    None is SQL NULL for every column (for JSON too, as ``_db.json_value``: a bare None would
+    otherwise be stored as the JSON text 'null'). Only columns whose type has a bind processor
+    are converted: this runs on every settle."""
+
+    def __init__(self, table: Table, columns: tuple[str, ...], dialect: Dialect) -> None:
+        self.columns = columns
+        self._get = itemgetter(*columns)
+        self._convert = tuple(
+            (i, processor)
+            for i, name in enumerate(columns)
+            if (processor := _bind_processor(table.c[name], dialect)) is not _identity
+        )
+
+    def __call__(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
+        values = list(self._get(row))
+        for i, convert in self._convert:
+            if values[i] is not None:
+                values[i] = convert(values[i])
+        return tuple(values)
+
+
 class Encoder:
     """Python values → driver values through the column types' own bind processors for the
-    engine's dialect (``UTCDateTime``, ``Date``, ``JSON``, ``Boolean``), so the hot path stores
-    the same bytes as the reference (on SQLite: naive UTC text in SQLAlchemy's format, JSON
-    text from the engine's serializer) and ORM reads stay correct."""
+    engine's dialect (``UTCDateTime``, ``Date``, ``JSON``, ``Boolean``, ``LargeBinary``), so the
+    hot path stores the same bytes as the reference (on SQLite: naive UTC text in SQLAlchemy's
+    format, JSON text from the engine's serializer) and ORM reads stay correct."""
 
     def __init__(self, dialect: Dialect) -> None:
         self._time = _bind_processor(_db.holds.c.created_at, dialect)
-        self._day = _bind_processor(_db.usage_daily.c.day, dialect)
         self._json = _bind_processor(_db.holds.c.meta, dialect)
-        self._flag = _bind_processor(_db.usage_logs.c.streamed, dialect)
+        self.usage_log = RowEncoder(_db.usage_logs, USAGE_LOG_COLUMNS, dialect)
+        self.usage_daily = RowEncoder(_db.usage_daily, USAGE_DAILY_COLUMNS, dialect)
+        self.reply = RowEncoder(_db.idempotency, REPLY_COLUMNS, dialect)
 
     def time(self, value: datetime) -> Any:
         return self._time(value)
 
-    def day(self, value: date) -> Any:
-        return self._day(value)
-
     def json(self, value: dict[str, Any] | None) -> Any:
         return None if value is None else self._json(value)  # SQL NULL, as ``_db.json_value``
-
-    def flag(self, value: bool) -> Any:
-        return self._flag(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,10 +160,11 @@ async def delegate_hold(sessions: SessionFactory, request: HoldRequest) -> HoldR
     )
 
 
-def checked_cost(cost_nanos: int, usage: UsageRecord) -> int:
+def checked_cost(cost_nanos: int, usage: UsageRecord, reply: StoredReply | None = None) -> int:
     """``billing.settle``'s checks."""
     cost = _checks.nanos(cost_nanos, "cost_nanos")
     _checks.usage(usage)
+    _checks.reply(reply, usage)
     return cost
 
 
@@ -194,45 +182,16 @@ def ledger_description(usage: UsageRecord) -> str:
 
 
 def usage_log_values(encoder: Encoder, usage: UsageRecord, *, cost: int, now: datetime) -> tuple[Any, ...]:
-    """One ``usage_logs`` row (USAGE_LOG_COLUMNS order), as ``usage.write_usage`` writes it
-    on the common path (the charge equals the cost, so the meta is the record's own)."""
-    return (
-        usage.request_id,
-        usage.user_id,
-        usage.api_token_id,
-        usage.endpoint,
-        usage.model_slug,
-        usage.provider_name,
-        usage.upstream_model,
-        usage.prompt_tokens,
-        usage.completion_tokens,
-        usage.units,
-        usage.unit_type,
-        cost,
-        usage.latency_ms,
-        usage.ttft_ms,
-        usage.status,
-        usage.http_status,
-        usage.error_code,
-        usage.error_message,
-        encoder.flag(usage.cancelled),
-        encoder.flag(usage.streamed),
-        encoder.json(usage.meta),
-        encoder.time(now),
-    )
+    """The ``usage_logs`` row (USAGE_LOG_COLUMNS order) that ``usage.write_usage`` writes on the
+    common path (the charge equals the cost, so the meta is the record's own)."""
+    return encoder.usage_log(usage_log_row(usage, cost_nanos=cost, now=now))
 
 
 def usage_daily_values(encoder: Encoder, usage: UsageRecord, *, cost: int, now: datetime) -> tuple[Any, ...]:
     """This request's share of the day's rollup row (USAGE_DAILY_COLUMNS order)."""
-    return (
-        encoder.day(now.date()),  # UTC: ``now`` is an aware UTC datetime
-        usage.user_id,
-        usage.api_token_id or 0,  # 0 = no key (dashboard, playground)
-        usage.model_slug,
-        1,
-        1 if usage.status == "error" else 0,
-        usage.prompt_tokens,
-        usage.completion_tokens,
-        usage.units,
-        cost,
-    )
+    return encoder.usage_daily(usage_daily_row(usage, cost_nanos=cost, now=now))
+
+
+def reply_values(encoder: Encoder, reply: StoredReply) -> tuple[Any, ...]:
+    """What the idempotency record is set to (REPLY_COLUMNS order), as the reference sets it."""
+    return encoder.reply(settlement.reply_values(reply))

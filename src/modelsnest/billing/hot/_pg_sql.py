@@ -6,77 +6,76 @@ rollup and key rows. The ledger row's id is drawn (its column default) while the
 is locked, so a user's ledger ids follow the order of the balances they record, which
 ``verify_invariants`` checks. ``settle`` locks the hold with ``SELECT … FOR UPDATE`` rather
 than updating it first, because the hold must also receive the id of the ledger row, and a
-statement can modify a row only once: the one UPDATE of the hold comes last."""
+statement can modify a row only once: the one UPDATE of the hold comes last.
+
+A settle that stores an idempotent answer uses its own prepared statement, ``SETTLE_WITH_REPLY``
+(one more CTE, still one round trip), so the common settle carries no extra parameters. The
+INSERT column lists and parameter types come from the tables (``_columns``)."""
 
 from __future__ import annotations
 
 from typing import Final
 
-from modelsnest.billing.hot._common import (
+from sqlalchemy import Table
+
+from modelsnest.billing import _db
+from modelsnest.billing.hot._columns import (
+    HOLD_COLUMNS,
+    LEDGER_COLUMNS,
+    REPLY_COLUMNS,
     USAGE_DAILY_COLUMNS,
-    USAGE_DAILY_KEY,
-    USAGE_DAILY_SUMMED,
     USAGE_LOG_COLUMNS,
+    ordered,
+    pg_type,
 )
-
-_LOG_TYPES: Final = {
-    "request_id": "varchar",
-    "user_id": "bigint",
-    "api_token_id": "bigint",
-    "endpoint": "varchar",
-    "model_slug": "varchar",
-    "provider_name": "varchar",
-    "upstream_model": "varchar",
-    "prompt_tokens": "integer",
-    "completion_tokens": "integer",
-    "units": "bigint",
-    "unit_type": "varchar",
-    "cost_nanos": "bigint",
-    "latency_ms": "integer",
-    "ttft_ms": "integer",
-    "status": "varchar",
-    "http_status": "integer",
-    "error_code": "varchar",
-    "error_message": "text",
-    "cancelled": "boolean",
-    "streamed": "boolean",
-    "meta": "json",
-    "created_at": "timestamptz",
-}
-_DAILY_TYPES: Final = {"day": "date", "model_slug": "varchar"}  # the others are bigint
+from modelsnest.billing.usage import ROLLUP_KEY, ROLLUP_SUMMED
 
 
-def _placeholders(first: int, columns: tuple[str, ...], types: dict[str, str], default: str = "") -> str:
-    return ", ".join(f"${first + i}::{types.get(name, default)}" for i, name in enumerate(columns))
+def _params(first: int, table: Table, columns: tuple[str, ...]) -> str:
+    """``$first::type, …`` for ``columns``, each cast to its column's type."""
+    return ", ".join(f"${first + i}::{pg_type(table.c[name])}" for i, name in enumerate(columns))
 
 
 def _usage_ctes(first: int, source: str) -> str:
-    """Insert the usage_logs row (params ``first``…) and add the day's rollup (the next 10),
+    """Insert the usage_logs row (params ``first``…) and add the day's rollup (the next ones),
     once per row of ``source``: nothing when the hold was not ours to finish."""
     daily = first + len(USAGE_LOG_COLUMNS)
-    added = ", ".join(f"{name} = usage_daily.{name} + excluded.{name}" for name in USAGE_DAILY_SUMMED)
+    added = ", ".join(f"{name} = usage_daily.{name} + excluded.{name}" for name in ROLLUP_SUMMED)
     return f"""usage_log AS (
     INSERT INTO usage_logs ({", ".join(USAGE_LOG_COLUMNS)})
-    SELECT {_placeholders(first, USAGE_LOG_COLUMNS, _LOG_TYPES)} FROM {source}
+    SELECT {_params(first, _db.usage_logs, USAGE_LOG_COLUMNS)} FROM {source}
 ), usage_day AS (
     INSERT INTO usage_daily ({", ".join(USAGE_DAILY_COLUMNS)})
-    SELECT {_placeholders(daily, USAGE_DAILY_COLUMNS, _DAILY_TYPES, "bigint")} FROM {source}
-    ON CONFLICT ({", ".join(USAGE_DAILY_KEY)}) DO UPDATE SET {added}
+    SELECT {_params(daily, _db.usage_daily, USAGE_DAILY_COLUMNS)} FROM {source}
+    ON CONFLICT ({", ".join(ROLLUP_KEY)}) DO UPDATE SET {added}
 )"""
 
 
+_HOLD_VALUES: Final = ordered(
+    _db.holds,
+    {
+        "id": "$1::varchar",
+        "user_id": "gate.user_id",
+        "api_token_id": "$4::bigint",
+        "request_id": "$5::varchar",
+        "amount_nanos": "$3::bigint",
+        "status": "'active'",
+        "idempotency_key": "$6::varchar",
+        "created_at": "$8::timestamptz",
+        "expires_at": "$9::timestamptz",
+        "meta": "$7::json",
+    },
+)
 # $1 hold id, $2 user, $3 amount, $4 API key, $5 request id, $6 idempotency key, $7 meta,
 # $8 now, $9 expires. One row (the hold id) or none (not enough credits, or no account).
-HOLD: Final = """WITH gate AS (
+HOLD: Final = f"""WITH gate AS (
     UPDATE user_credits
     SET reserved_nanos = reserved_nanos + $3::bigint, updated_at = $8::timestamptz
     WHERE user_id = $2::bigint AND balance_nanos - reserved_nanos >= $3::bigint
     RETURNING user_id
 )
-INSERT INTO credit_holds (id, user_id, api_token_id, request_id, amount_nanos, status, idempotency_key,
-    created_at, expires_at, meta)
-SELECT $1::varchar, gate.user_id, $4::bigint, $5::varchar, $3::bigint, 'active', $6::varchar,
-    $8::timestamptz, $9::timestamptz, $7::json
+INSERT INTO credit_holds ({", ".join(HOLD_COLUMNS)})
+SELECT {", ".join(_HOLD_VALUES)}
 FROM gate
 RETURNING id"""
 
@@ -86,10 +85,37 @@ HOLD_REFUSED: Final = """SELECT
     (SELECT balance_nanos - reserved_nanos FROM user_credits WHERE user_id = $2::bigint) AS available"""
 
 SETTLE_LOG_FIRST: Final = 7
-# $1 hold id, $2 user, $3 cost, $4 now, $5 ledger description, $6 API key, then the usage_logs
-# row from $7 and the rollup row after it. One row (balance after, ledger id or NULL) or none:
-# the hold is not active, not this user's, or smaller than the cost (the reference decides).
-SETTLE: Final = f"""WITH held AS (
+SETTLE_REPLY_FIRST: Final = SETTLE_LOG_FIRST + len(USAGE_LOG_COLUMNS) + len(USAGE_DAILY_COLUMNS)
+_ENTRY_VALUES: Final = ordered(
+    _db.ledger,
+    {
+        "user_id": "$2::bigint",
+        "type": "'usage'",
+        "amount_nanos": "-$3::bigint",
+        "balance_after_nanos": "credits.balance_nanos",
+        "reference_type": "'request'",
+        "reference_id": f"${SETTLE_LOG_FIRST + USAGE_LOG_COLUMNS.index('request_id')}::varchar",
+        "idempotency_key": "'settle:' || $1::varchar",
+        "description": "$5::text",
+        "created_at": "$4::timestamptz",
+    },
+)
+
+
+def _settle(with_reply: bool) -> str:
+    reply = ""
+    if with_reply:
+        first = SETTLE_REPLY_FIRST + 1
+        assigned = ", ".join(
+            f"{name} = ${first + i}::{pg_type(_db.idempotency.c[name])}"
+            for i, name in enumerate(REPLY_COLUMNS)
+        )
+        reply = f""", answered AS (
+    UPDATE idempotency_records SET {assigned}
+    FROM credits WHERE idempotency_records.id = ${SETTLE_REPLY_FIRST}::bigint
+        AND idempotency_records.status = 'pending' AND idempotency_records.api_token_id = $6::bigint
+)"""
+    return f"""WITH held AS (
     SELECT user_id, amount_nanos FROM credit_holds
     WHERE id = $1::varchar AND status = 'active' AND user_id = $2::bigint AND amount_nanos >= $3::bigint
     FOR UPDATE
@@ -101,10 +127,8 @@ SETTLE: Final = f"""WITH held AS (
     FROM held WHERE user_credits.user_id = held.user_id
     RETURNING user_credits.balance_nanos
 ), entry AS (
-    INSERT INTO credit_transactions (user_id, type, amount_nanos, balance_after_nanos, reference_type,
-        reference_id, idempotency_key, description, created_at)
-    SELECT $2::bigint, 'usage', -$3::bigint, credits.balance_nanos, 'request', ${SETTLE_LOG_FIRST}::varchar,
-        'settle:' || $1::varchar, $5::text, $4::timestamptz
+    INSERT INTO credit_transactions ({", ".join(LEDGER_COLUMNS)})
+    SELECT {", ".join(_ENTRY_VALUES)}
     FROM credits WHERE $3::bigint > 0
     RETURNING id
 ), settled AS (
@@ -112,11 +136,20 @@ SETTLE: Final = f"""WITH held AS (
     SET status = 'settled', finished_at = $4::timestamptz, settled_nanos = $3::bigint,
         transaction_id = (SELECT id FROM entry)
     FROM credits WHERE credit_holds.id = $1::varchar AND credit_holds.status = 'active'
-), {_usage_ctes(SETTLE_LOG_FIRST, "credits")}, spent AS (
+){reply}, {_usage_ctes(SETTLE_LOG_FIRST, "credits")}, spent AS (
     UPDATE api_tokens SET spent_nanos = api_tokens.spent_nanos + $3::bigint
     FROM credits WHERE api_tokens.id = $6::bigint AND $3::bigint > 0
 )
-SELECT credits.balance_nanos, (SELECT id FROM entry) AS transaction_id FROM credits"""
+SELECT $1::varchar AS hold_id, credits.balance_nanos, (SELECT id FROM entry) AS transaction_id FROM credits"""
+
+
+# $1 hold id, $2 user, $3 cost, $4 now, $5 ledger description, $6 API key, then the usage_logs
+# row from $7 and the rollup row after it. One row (hold id, balance after, ledger id or NULL) or none:
+# the hold is not active, not this user's, or smaller than the cost (the reference decides).
+SETTLE: Final = _settle(with_reply=False)
+# SETTLE, and then (from SETTLE_REPLY_FIRST) the idempotency record's id and REPLY_COLUMNS:
+# the record is completed only if still 'pending' and the same API key's ($6).
+SETTLE_WITH_REPLY: Final = _settle(with_reply=True)
 
 
 def _release(with_usage: bool) -> str:

@@ -27,6 +27,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
+from modelsnest.observability import metrics
+
 T = TypeVar("T")
 Job = Callable[[sqlite3.Connection], Any]
 MAX_GROUP: Final = 256  # bounds how long one transaction holds the write lock
@@ -179,6 +181,7 @@ class Writer:
     def _commit_group(self, connection: sqlite3.Connection, group: list[_Task]) -> list[Outcome]:
         self.groups += 1
         self.jobs += len(group)
+        metrics.SETTLEMENT_BATCH.observe(len(group))
         try:
             connection.execute("BEGIN IMMEDIATE")
         except Exception as exc:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from modelsnest.billing import holds, settlement
-from modelsnest.billing.types import HoldResult, SettleResult, UsageRecord
+from modelsnest.billing.types import HoldResult, SettleResult, StoredReply, UsageRecord
 from modelsnest.db.engine import SessionFactory
 
 
@@ -26,7 +26,9 @@ class HotLedger(Protocol):
         meta: dict[str, Any] | None = None,
     ) -> HoldResult: ...
 
-    async def settle(self, *, hold_id: str, cost_nanos: int, usage: UsageRecord) -> SettleResult: ...
+    async def settle(
+        self, *, hold_id: str, cost_nanos: int, usage: UsageRecord, reply: StoredReply | None = None
+    ) -> SettleResult: ...
 
     async def release(self, *, hold_id: str, usage: UsageRecord | None = None) -> None: ...
 
@@ -63,8 +65,12 @@ class ReferenceLedger:
             meta=meta,
         )
 
-    async def settle(self, *, hold_id: str, cost_nanos: int, usage: UsageRecord) -> SettleResult:
-        return await settlement.settle(self._sessions, hold_id=hold_id, cost_nanos=cost_nanos, usage=usage)
+    async def settle(
+        self, *, hold_id: str, cost_nanos: int, usage: UsageRecord, reply: StoredReply | None = None
+    ) -> SettleResult:
+        return await settlement.settle(
+            self._sessions, hold_id=hold_id, cost_nanos=cost_nanos, usage=usage, reply=reply
+        )
 
     async def release(self, *, hold_id: str, usage: UsageRecord | None = None) -> None:
         await holds.release(self._sessions, hold_id=hold_id, usage=usage)

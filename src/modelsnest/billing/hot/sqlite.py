@@ -7,12 +7,16 @@ from __future__ import annotations
 import sqlite3
 from typing import Any, Final
 
-from modelsnest.billing import holds, settlement
-from modelsnest.billing.hot._common import (
+from modelsnest.billing import _db, holds, settlement
+from modelsnest.billing.hot._columns import (
+    HOLD_COLUMNS,
+    LEDGER_COLUMNS,
+    REPLY_COLUMNS,
     USAGE_DAILY_COLUMNS,
-    USAGE_DAILY_KEY,
-    USAGE_DAILY_SUMMED,
     USAGE_LOG_COLUMNS,
+    ordered,
+)
+from modelsnest.billing.hot._common import (
     Delegate,
     Encoder,
     HoldRequest,
@@ -22,12 +26,14 @@ from modelsnest.billing.hot._common import (
     hold_request,
     insufficient,
     ledger_description,
+    reply_values,
     settle_key,
     usage_daily_values,
     usage_log_values,
 )
 from modelsnest.billing.hot._writer import Writer
-from modelsnest.billing.types import HoldResult, SettleResult, UsageRecord
+from modelsnest.billing.types import HoldResult, SettleResult, StoredReply, UsageRecord
+from modelsnest.billing.usage import ROLLUP_KEY, ROLLUP_SUMMED
 from modelsnest.db.base import utcnow
 from modelsnest.db.engine import SessionFactory
 
@@ -35,9 +41,23 @@ _GATE: Final = (
     "UPDATE user_credits SET reserved_nanos = reserved_nanos + ?, updated_at = ? "
     "WHERE user_id = ? AND balance_nanos - reserved_nanos >= ?"
 )
+_HOLD_VALUES: Final = ordered(
+    _db.holds,
+    {
+        "id": ":id",
+        "user_id": ":user_id",
+        "api_token_id": ":api_token_id",
+        "request_id": ":request_id",
+        "amount_nanos": ":amount_nanos",
+        "status": "'active'",
+        "idempotency_key": ":idempotency_key",
+        "created_at": ":now",
+        "expires_at": ":expires_at",
+        "meta": ":meta",
+    },
+)
 _INSERT_HOLD: Final = (
-    "INSERT INTO credit_holds (id, user_id, api_token_id, request_id, amount_nanos, status, "
-    "idempotency_key, created_at, expires_at, meta) VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)"
+    f"INSERT INTO credit_holds ({', '.join(HOLD_COLUMNS)}) VALUES ({', '.join(_HOLD_VALUES)})"
 )
 _KEY_TAKEN: Final = "SELECT 1 FROM credit_holds WHERE idempotency_key = ?"
 _AVAILABLE: Final = "SELECT balance_nanos - reserved_nanos FROM user_credits WHERE user_id = ?"
@@ -49,12 +69,30 @@ _DEBIT: Final = (
     "UPDATE user_credits SET balance_nanos = balance_nanos - ?, reserved_nanos = reserved_nanos - ?, "
     "updated_at = ? WHERE user_id = ? RETURNING balance_nanos"
 )
+_ENTRY_VALUES: Final = ordered(
+    _db.ledger,
+    {
+        "user_id": ":user_id",
+        "type": "'usage'",
+        "amount_nanos": ":amount_nanos",
+        "balance_after_nanos": ":balance_after_nanos",
+        "reference_type": "'request'",
+        "reference_id": ":reference_id",
+        "idempotency_key": ":idempotency_key",
+        "description": ":description",
+        "created_at": ":now",
+    },
+)
 _INSERT_ENTRY: Final = (
-    "INSERT INTO credit_transactions (user_id, type, amount_nanos, balance_after_nanos, reference_type, "
-    "reference_id, idempotency_key, description, created_at) VALUES (?, 'usage', ?, ?, 'request', ?, ?, ?, ?)"
+    f"INSERT INTO credit_transactions ({', '.join(LEDGER_COLUMNS)}) VALUES ({', '.join(_ENTRY_VALUES)})"
 )
 _LINK_ENTRY: Final = "UPDATE credit_holds SET transaction_id = ? WHERE id = ?"
 _SPENT: Final = "UPDATE api_tokens SET spent_nanos = spent_nanos + ? WHERE id = ?"
+# The reply (REPLY_COLUMNS), then the record id and the API key: only a pending record of that key.
+_STORE_REPLY: Final = (
+    f"UPDATE idempotency_records SET {', '.join(f'{name} = ?' for name in REPLY_COLUMNS)} "
+    "WHERE id = ? AND status = 'pending' AND api_token_id = ?"
+)
 _RELEASE_HOLD: Final = (
     "UPDATE credit_holds SET status = 'released', finished_at = ? "
     "WHERE id = ? AND status = 'active' RETURNING user_id, amount_nanos"
@@ -69,8 +107,8 @@ _INSERT_USAGE: Final = (
 _ADD_TO_DAY: Final = (
     f"INSERT INTO usage_daily ({', '.join(USAGE_DAILY_COLUMNS)}) "
     f"VALUES ({', '.join('?' for _ in USAGE_DAILY_COLUMNS)}) "
-    f"ON CONFLICT ({', '.join(USAGE_DAILY_KEY)}) DO UPDATE SET "
-    + ", ".join(f"{name} = usage_daily.{name} + excluded.{name}" for name in USAGE_DAILY_SUMMED)
+    f"ON CONFLICT ({', '.join(ROLLUP_KEY)}) DO UPDATE SET "
+    + ", ".join(f"{name} = usage_daily.{name} + excluded.{name}" for name in ROLLUP_SUMMED)
 )
 
 
@@ -116,17 +154,17 @@ class SqliteHotLedger:
         )
         enc = self._encoder
         now = enc.time(request.now)
-        row = (
-            request.hold_id,
-            request.user_id,
-            request.api_token_id,
-            request.request_id,
-            request.amount,
-            request.key,
-            now,
-            enc.time(request.expires_at),
-            enc.json(request.meta),
-        )
+        row = {
+            "id": request.hold_id,
+            "user_id": request.user_id,
+            "api_token_id": request.api_token_id,
+            "request_id": request.request_id,
+            "amount_nanos": request.amount,
+            "idempotency_key": request.key,
+            "now": now,
+            "expires_at": enc.time(request.expires_at),
+            "meta": enc.json(request.meta),
+        }
 
         def job(connection: sqlite3.Connection) -> None:
             _hold(connection, request, now, row)
@@ -137,14 +175,26 @@ class SqliteHotLedger:
             return await delegate_hold(self._sessions, request)
         return request.result()
 
-    async def settle(self, *, hold_id: str, cost_nanos: int, usage: UsageRecord) -> SettleResult:
-        cost = checked_cost(cost_nanos, usage)
+    async def settle(
+        self, *, hold_id: str, cost_nanos: int, usage: UsageRecord, reply: StoredReply | None = None
+    ) -> SettleResult:
+        cost = checked_cost(cost_nanos, usage, reply)
         now = utcnow()
         enc = self._encoder
         at = enc.time(now)
         log_row = usage_log_values(enc, usage, cost=cost, now=now)
         day_row = usage_daily_values(enc, usage, cost=cost, now=now)
-        entry = (usage.user_id, -cost, usage.request_id, settle_key(hold_id), ledger_description(usage), at)
+        entry = {
+            "user_id": usage.user_id,
+            "amount_nanos": -cost,
+            "reference_id": usage.request_id,
+            "idempotency_key": settle_key(hold_id),
+            "description": ledger_description(usage),
+            "now": at,
+        }
+        answer = None
+        if reply is not None:
+            answer = (*reply_values(enc, reply), reply.record_id, usage.api_token_id)
 
         def job(connection: sqlite3.Connection) -> tuple[int | None, int]:
             held = connection.execute(_SETTLE_HOLD, (at, cost, hold_id, usage.user_id, cost)).fetchall()
@@ -154,9 +204,11 @@ class SqliteHotLedger:
             transaction_id: int | None = None
             if cost > 0:
                 transaction_id = connection.execute(
-                    _INSERT_ENTRY, entry[:2] + (balance,) + entry[2:]
+                    _INSERT_ENTRY, {**entry, "balance_after_nanos": balance}
                 ).lastrowid
                 connection.execute(_LINK_ENTRY, (transaction_id, hold_id))
+            if answer is not None:
+                connection.execute(_STORE_REPLY, answer)
             _write_usage(connection, log_row, day_row)
             if cost > 0 and usage.api_token_id is not None:
                 connection.execute(_SPENT, (cost, usage.api_token_id))
@@ -165,7 +217,9 @@ class SqliteHotLedger:
         try:
             transaction_id, balance = await self._writer.run(job)
         except Delegate:
-            return await settlement.settle(self._sessions, hold_id=hold_id, cost_nanos=cost, usage=usage)
+            return await settlement.settle(
+                self._sessions, hold_id=hold_id, cost_nanos=cost, usage=usage, reply=reply
+            )
         return SettleResult(hold_id, transaction_id, cost, balance, replayed=False)
 
     async def release(self, *, hold_id: str, usage: UsageRecord | None = None) -> None:
@@ -197,7 +251,7 @@ class SqliteHotLedger:
         await self._writer.close()
 
 
-def _hold(connection: sqlite3.Connection, request: HoldRequest, now: Any, row: tuple[Any, ...]) -> None:
+def _hold(connection: sqlite3.Connection, request: HoldRequest, now: Any, row: dict[str, Any]) -> None:
     gate = connection.execute(_GATE, (request.amount, now, request.user_id, request.amount))
     if gate.rowcount != 1:
         taken = connection.execute(_KEY_TAKEN, (request.key,)).fetchone()

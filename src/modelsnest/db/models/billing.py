@@ -1,12 +1,18 @@
 """The ledger's tables. Rows of ``credit_transactions`` are append-only; ``user_credits`` is
-the running balance they sum to, kept in the same database transaction as each row."""
+the running balance they sum to, kept in the same database transaction as each row.
+
+Available credit (balance − reserved) never goes below zero, except through a payment
+refund or reversal taking back credits already spent: ``clawback_nanos`` is the running total
+of what such refunds took beyond what was available, and available may be negative by at most
+that much (the CHECK below). Holds need available ≥ their amount, so an account in that debt
+can spend nothing until it is topped up again."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from modelsnest.db.base import Base, BigIntPK, IdMixin, utcnow
@@ -16,7 +22,10 @@ class UserCredits(Base):
     __tablename__ = "user_credits"
     __table_args__ = (
         CheckConstraint("reserved_nanos >= 0", name="reserved_not_negative"),
-        CheckConstraint("balance_nanos - reserved_nanos >= 0", name="available_not_negative"),
+        CheckConstraint("clawback_nanos >= 0", name="clawback_not_negative"),
+        CheckConstraint(
+            "balance_nanos - reserved_nanos + clawback_nanos >= 0", name="available_within_clawback"
+        ),
     )
 
     user_id: Mapped[int] = mapped_column(
@@ -24,6 +33,7 @@ class UserCredits(Base):
     )
     balance_nanos: Mapped[int] = mapped_column(BigInteger, default=0)
     reserved_nanos: Mapped[int] = mapped_column(BigInteger, default=0)
+    clawback_nanos: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -9,14 +10,16 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from modelsnest.db.base import Base, BigIntPK, IdMixin, TimestampMixin
+from modelsnest.db.base import Base, BigIntPK, IdMixin, TimestampMixin, utcnow
 
 PRICE_UNITS = (
     "per_1k_tokens",
@@ -26,6 +29,18 @@ PRICE_UNITS = (
     "per_character",
     "per_1k_characters",
     "per_request",
+)
+# What a price can charge for (``ai_model_price_components.dimension``; the CHECK lists them).
+PRICE_DIMENSIONS = (
+    "input",
+    "output",
+    "cached_input",
+    "cache_write",
+    "cache_write_1h",
+    "reasoning",
+    "audio_input",
+    "audio_output",
+    "image",
 )
 
 
@@ -77,10 +92,18 @@ class AiModelFeature(IdMixin, Base):
 
 
 class AiModelPricing(IdMixin, TimestampMixin, Base):
-    """A model's price, in nano-dollars per ``price_unit``. For token models the input and
-    output prices differ; other units use ``input_price_nanos`` only.
+    """One version of a price, in nano-dollars per ``price_unit``. Versions are never changed
+    after they are written, except that the next version closes them (``effective_until``).
 
-    ``source`` is ``seed`` until an operator edits the price; seeding never touches the row after.
+    ``route_id`` NULL: the model's selling price (what customers pay). ``route_id`` set: the
+    upstream cost price of that route (what the provider charges the operator; a route without
+    a current cost row has an unknown cost). At most one current version (``effective_until``
+    NULL) per model's selling price and per route, enforced by two partial unique indexes.
+
+    ``input_price_nanos``/``output_price_nanos`` are the base input and output prices (per 1k
+    tokens; other units use the input column only); every other dimension, context tier and
+    image variant is a row of ``ai_model_price_components``. ``source`` is ``seed`` until an
+    operator sets the price; seeding never writes a new version over an operator's.
     """
 
     __tablename__ = "ai_model_pricing"
@@ -92,16 +115,80 @@ class AiModelPricing(IdMixin, TimestampMixin, Base):
         ),
         CheckConstraint("input_price_nanos >= 0 AND output_price_nanos >= 0", name="not_negative"),
         CheckConstraint("source IN ('seed', 'operator')", name="source"),
+        CheckConstraint(
+            "effective_until IS NULL OR effective_until >= effective_from", name="effective_order"
+        ),
+        Index(
+            "uq_ai_model_pricing_current_price",
+            "model_id",
+            unique=True,
+            sqlite_where=text("route_id IS NULL AND effective_until IS NULL"),
+            postgresql_where=text("route_id IS NULL AND effective_until IS NULL"),
+        ),
+        Index(
+            "uq_ai_model_pricing_current_cost",
+            "route_id",
+            unique=True,
+            sqlite_where=text("route_id IS NOT NULL AND effective_until IS NULL"),
+            postgresql_where=text("route_id IS NOT NULL AND effective_until IS NULL"),
+        ),
+        Index("ix_ai_model_pricing_model_id", "model_id"),
     )
 
-    model_id: Mapped[int] = mapped_column(
-        BigIntPK, ForeignKey("ai_models.id", ondelete="CASCADE"), unique=True
-    )
+    model_id: Mapped[int] = mapped_column(BigIntPK, ForeignKey("ai_models.id", ondelete="CASCADE"))
+    route_id: Mapped[int | None] = mapped_column(BigIntPK, ForeignKey("model_routes.id", ondelete="CASCADE"))
     price_unit: Mapped[str] = mapped_column(String(32))
     input_price_nanos: Mapped[int] = mapped_column(BigInteger, default=0)
     output_price_nanos: Mapped[int] = mapped_column(BigInteger, default=0)
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     source: Mapped[str] = mapped_column(String(16), default="seed")
+    effective_from: Mapped[datetime] = mapped_column(default=utcnow)
+    effective_until: Mapped[datetime | None]
+    actor: Mapped[str | None] = mapped_column(String(120))  # who set it: "seed", "cli:ops", "admin:…"
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class AiModelPriceComponent(IdMixin, Base):
+    """One priced dimension of a price version beyond its base input/output columns.
+
+    ``dimension`` is one of ``PRICE_DIMENSIONS``; ``variant`` names an image variant
+    (``"1024x1024/high"``, or ``"1024x1024"`` for any quality) and is '' otherwise;
+    ``above_input_tokens`` > 0 is a context tier: the price of this dimension for requests
+    whose input exceeds that many tokens (0 = every request). The base input and output are
+    the version's columns, never a component (the ``not_base`` CHECK).
+    """
+
+    __tablename__ = "ai_model_price_components"
+    __table_args__ = (
+        UniqueConstraint(
+            "pricing_id",
+            "dimension",
+            "variant",
+            "above_input_tokens",
+            name="uq_ai_model_price_components_entry",
+        ),
+        CheckConstraint(
+            "dimension IN ('input', 'output', 'cached_input', 'cache_write', 'cache_write_1h', "
+            "'reasoning', 'audio_input', 'audio_output', 'image')",
+            name="dimension",
+        ),
+        CheckConstraint("price_nanos >= 0", name="price_not_negative"),
+        CheckConstraint("above_input_tokens >= 0", name="tier_not_negative"),
+        CheckConstraint(
+            "(dimension = 'image' AND variant <> '' AND above_input_tokens = 0) "
+            "OR (dimension <> 'image' AND variant = '')",
+            name="variant_is_image",
+        ),
+        CheckConstraint("NOT (dimension IN ('input', 'output') AND above_input_tokens = 0)", name="not_base"),
+    )
+
+    pricing_id: Mapped[int] = mapped_column(
+        BigIntPK, ForeignKey("ai_model_pricing.id", ondelete="CASCADE"), index=True
+    )
+    dimension: Mapped[str] = mapped_column(String(32))
+    variant: Mapped[str] = mapped_column(String(64), default="")
+    above_input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    price_nanos: Mapped[int] = mapped_column(BigInteger)
 
 
 class AiModelDoc(IdMixin, TimestampMixin, Base):
@@ -165,5 +252,7 @@ __all__ = [
     "AiModelDocParameter",
     "AiModelDocStep",
     "AiModelFeature",
+    "AiModelPriceComponent",
     "AiModelPricing",
+    "PRICE_DIMENSIONS",
 ]

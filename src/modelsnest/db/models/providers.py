@@ -10,12 +10,12 @@ from modelsnest.db.base import Base, BigIntPK, IdMixin, TimestampMixin
 
 
 class Provider(IdMixin, TimestampMixin, Base):
-    """An upstream. The API key is stored encrypted with a key derived from the secret key."""
+    """An upstream. The API key is stored encrypted with a key derived from the secret key.
+
+    ``kind`` names a kind of the provider registry (``modelsnest.providers.registry``); the
+    service layer validates it there, so a plugin's kind needs no migration."""
 
     __tablename__ = "providers"
-    __table_args__ = (
-        CheckConstraint("kind IN ('openai', 'anthropic', 'simulator', 'novita', 'elevenlabs')", name="kind"),
-    )
 
     name: Mapped[str] = mapped_column(String(64), unique=True)
     kind: Mapped[str] = mapped_column(String(32))

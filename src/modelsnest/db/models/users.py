@@ -24,6 +24,9 @@ class User(IdMixin, TimestampMixin, Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     email_verified_at: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
+    # SHA-256 of the canonical address (auth.email_identity): finds near-duplicate sign-ups,
+    # and outlives a deleted account's address.
+    email_fingerprint: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class Session(IdMixin, Base):
