@@ -8,11 +8,12 @@
 #
 #   bench/matrix.sh                                   # all configurations, about 15 minutes
 #   CONFIGS="pg pg64" LITELLM=0 DURATION=5 bench/matrix.sh
+#   TREES="after= before=/tmp/old/src" CONFIGS="sqlite pg" bench/matrix.sh   # A/B of two commits
 #
 # Configurations (CONFIGS): sqlite | pg | pg64 (64 accounts, one key each, one per connection) |
 # pg-2rep, pg-3rep (separate `modelsnest serve` processes on one PostgreSQL and Redis, the
 # connections spread over them) | pg-nometrics (pg with /metrics off: the cost of the metrics).
-# Knobs: CONCURRENCY="1 16 64" DURATION=10 WARMUP=2 GW_WARMUP=10 MODES="chat stream" WORKERS=2
+# Knobs: TREES NAME CONCURRENCY="1 16 64" DURATION=10 WARMUP=2 GW_WARMUP=10 MODES="chat stream" WORKERS=2
 #        REPLICA_WORKERS=1 LITELLM=1 MOCK_PORT=18000 GW_PORT=8090 PG_URL REDIS_URL OUT
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,6 +22,7 @@ BENCH_HOME=${BENCH_HOME:-${TMPDIR:-/tmp}/modelsnest-bench}; export BENCH_HOME; m
 PY=${PYTHON:-$ROOT/.venv/bin/python}
 MS=${MODELSNEST:-$ROOT/.venv/bin/modelsnest}
 NAME=${NAME:-modelsnest}
+TREES=${TREES:-"$NAME="}  # LABEL=SRC_DIR ...: each configuration once per source tree (empty: this one)
 CONFIGS=${CONFIGS:-"sqlite pg pg64 pg-2rep pg-3rep pg-nometrics"}
 CONCURRENCY=${CONCURRENCY:-"1 16 64"}
 DURATION=${DURATION:-10}
@@ -100,19 +102,11 @@ if [ "$LITELLM" = 1 ]; then
 fi
 
 # 3. each Modelsnest configuration on a fresh database
-fresh_db() {  # fresh_db NAME: drop and create a PostgreSQL database, print its URL
-  "$PY" - "$PG_URL" "$1" <<'PYEOF'
-import asyncio, sys, asyncpg
-async def main(url, db):
-    c = await asyncpg.connect(url)
-    await c.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'); await c.execute(f'CREATE DATABASE "{db}"')
-    await c.close()
-asyncio.run(main(sys.argv[1], sys.argv[2]))
-PYEOF
-  echo "${PG_URL%/*}/$1"
-}
-for config in $CONFIGS; do
-  VAR="$OUT/$config"; mkdir -p "$VAR"
+fresh_db() { "$PY" "$ROOT/bench/fresh_db.py" "$PG_URL" "$1"; }  # fresh_db NAME -> its URL
+for config in $CONFIGS; do for tree in $TREES; do
+  label=${tree%%=*}; src=${tree#*=}
+  if [ -n "$src" ]; then export PYTHONPATH=$src; else unset PYTHONPATH; fi
+  run="$label-$config"; VAR="$OUT/$run"; mkdir -p "$VAR"
   export MODELSNEST_VAR_DIR="$VAR" MODELSNEST_LOG_LEVEL=WARNING MODELSNEST_SECRET_KEY=bench-secret-key-not-for-production-use
   export MODELSNEST_METRICS_ENABLED=true
   unset MODELSNEST_REDIS_URL
@@ -128,8 +122,8 @@ for config in $CONFIGS; do
   esac
   { "$MS" migrate && "$MS" seed
     "$MS" providers add bench-upstream --kind openai --base-url "http://127.0.0.1:$MOCK_PORT/v1" --api-key sk-bench
-    "$MS" routes add deepseek bench-upstream deepseek-v3 --priority 1; } > "$VAR/setup.log" 2>&1 || { note "$config: setup failed"; continue; }
-  "$PY" "$ROOT/bench/accounts.py" "$accounts" > "$VAR/auth.txt" 2>> "$VAR/setup.log" || { note "$config: accounts failed"; continue; }
+    "$MS" routes add deepseek bench-upstream deepseek-v3 --priority 1; } > "$VAR/setup.log" 2>&1 || { note "$run: setup failed"; continue; }
+  "$PY" "$ROOT/bench/accounts.py" "$accounts" > "$VAR/auth.txt" 2>> "$VAR/setup.log" || { note "$run: accounts failed"; continue; }
   urls=(); gw_pids=(); t0=$(date +%s.%N)
   for r in $(seq 0 $(( replicas - 1 ))); do
     port=$(( GW_PORT + r ))
@@ -138,20 +132,21 @@ for config in $CONFIGS; do
   done
   probes=0
   for r in $(seq 0 $(( replicas - 1 ))); do
-    wait_ok 90 "http://127.0.0.1:$(( GW_PORT + r ))/api/v1/chat/completions" "$(head -1 "$VAR/auth.txt")" || { note "$config: replica $r did not answer"; }
+    wait_ok 90 "http://127.0.0.1:$(( GW_PORT + r ))/api/v1/chat/completions" "$(head -1 "$VAR/auth.txt")" || { note "$run: replica $r did not answer"; }
     probes=$(( probes + 1 ))
   done
   rss=0; for p in "${gw_pids[@]}"; do rss=$(( rss + $(rss_mb "$p") )); done
-  note "$config: $replicas replica(s) x $workers worker(s), $accounts account(s): start to first answer $(echo "$(date +%s.%N) - $t0" | bc) s; idle RSS $rss MB"
+  note "$run: $replicas replica(s) x $workers worker(s), $accounts account(s): start to first answer $(echo "$(date +%s.%N) - $t0" | bc) s; idle RSS $rss MB"
   ANSWERED=$probes
   load warm chat 16 "$GW_WARMUP" 0 "${urls[@]}" --auth-file "$VAR/auth.txt"
-  matrix "$NAME-$config" "${urls[@]}" --auth-file "$VAR/auth.txt"
+  matrix "$run" "${urls[@]}" --auth-file "$VAR/auth.txt"
   for p in "${gw_pids[@]}"; do stop "$p"; done
   if "$PY" "$ROOT/bench/check_ledger.py" --answered "$ANSWERED" > "$VAR/ledger.json" 2>> "$VAR/setup.log"; then
-    note "$config: ledger check passed ($(cat "$VAR/ledger.json"))"
+    note "$run: ledger check passed ($(cat "$VAR/ledger.json"))"
   else
-    note "$config: LEDGER CHECK FAILED ($(cat "$VAR/ledger.json"))"
+    note "$run: LEDGER CHECK FAILED ($(cat "$VAR/ledger.json"))"
   fi
-done
+done; done
+unset PYTHONPATH
 
 "$PY" "$ROOT/bench/report.py" "$RESULTS" | tee "$OUT/table.md"

@@ -36,16 +36,8 @@ rss_mb() { ps -o rss= -s "$1" 2>/dev/null | awk '{s+=$1} END {printf "%.0f", s/1
 export MODELSNEST_VAR_DIR="$VAR" MODELSNEST_LOG_LEVEL=WARNING MODELSNEST_SECRET_KEY=bench-secret-key-not-for-production-use
 if [ "$BENCH_DB" = postgres ]; then
   PG_URL=${PG_URL:-postgresql://postgres@127.0.0.1:5432/test}
-  DB="modelsnest_bench"
-  "$PY" - "$PG_URL" "$DB" <<'PYEOF'
-import asyncio, sys, asyncpg
-async def main(url, db):
-    c = await asyncpg.connect(url)
-    await c.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'); await c.execute(f'CREATE DATABASE "{db}"')
-    await c.close()
-asyncio.run(main(sys.argv[1], sys.argv[2]))
-PYEOF
-  export MODELSNEST_DATABASE_URL="${PG_URL%/*}/$DB"
+  MODELSNEST_DATABASE_URL=$("$PY" "$ROOT/bench/fresh_db.py" "$PG_URL" modelsnest_bench) || exit 1
+  export MODELSNEST_DATABASE_URL
 else
   export MODELSNEST_DATABASE_URL="sqlite:///$VAR/bench.db"
 fi

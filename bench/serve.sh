@@ -18,15 +18,8 @@ VAR=${VAR:-$(mktemp -d /tmp/modelsnest-bench-XXXXXX)}
 export MODELSNEST_VAR_DIR="$VAR" MODELSNEST_LOG_LEVEL=WARNING MODELSNEST_SECRET_KEY=bench-secret-key-not-for-production-use
 if [ "$BENCH_DB" = postgres ]; then
   PG_URL=${PG_URL:-postgresql://postgres@127.0.0.1:5432/test}
-  "$PY" - "$PG_URL" <<'PYEOF'
-import asyncio, sys, asyncpg
-async def main(url):
-    c = await asyncpg.connect(url)
-    await c.execute('DROP DATABASE IF EXISTS "modelsnest_bench" WITH (FORCE)'); await c.execute('CREATE DATABASE "modelsnest_bench"')
-    await c.close()
-asyncio.run(main(sys.argv[1]))
-PYEOF
-  export MODELSNEST_DATABASE_URL="${PG_URL%/*}/modelsnest_bench"
+  MODELSNEST_DATABASE_URL=$("$PY" "$ROOT/bench/fresh_db.py" "$PG_URL" modelsnest_bench) || exit 1
+  export MODELSNEST_DATABASE_URL
 else
   export MODELSNEST_DATABASE_URL="sqlite:///$VAR/bench.db"
 fi

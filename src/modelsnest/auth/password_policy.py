@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from zxcvbn import zxcvbn
-
 from modelsnest.auth.passwords import validate_password
 from modelsnest.errors import InvalidRequest
 
@@ -22,6 +20,10 @@ _SCORED_LENGTH = 100
 def check_new_password(password: str, *, user_inputs: Iterable[str | None] = ()) -> None:
     """InvalidRequest (param ``password``) with advice when the password is too weak."""
     validate_password(password)
+    # Imported here: its dictionaries are 11 MB, in every worker, for a check only sign-up,
+    # password change and reset make.
+    from zxcvbn import zxcvbn
+
     words: list[str] = []
     for value in user_inputs:
         if value:

@@ -14,7 +14,7 @@ import typer
 
 from modelsnest.cli import workers as balanced_workers
 from modelsnest.cli.core import load_settings, run, shown_database
-from modelsnest.db.migrate import current_revision, head_revision, upgrade_to_head
+from modelsnest.db.migrate import current_revision, head_revision, publish_head_revision, upgrade_to_head
 from modelsnest.observability.metrics import MULTIPROC_ENV
 from modelsnest.runtime import Runtime
 from modelsnest.settings import listen_url
@@ -32,6 +32,7 @@ def serve(
         return shown_database(rt.settings)
 
     database = run(ready)  # connects and checks the schema: one clear line if not at head
+    publish_head_revision()
     if workers > 1:
         _share_metrics_between_workers()
     # Links in e-mails sent outside a request (notification copies) need an absolute address.
