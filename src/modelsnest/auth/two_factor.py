@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pyotp
-import segno
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -70,6 +69,8 @@ def new_recovery_code() -> str:
 
 def qr_svg(data: str) -> str:
     """The QR code as inline SVG, dark modules on white (readable in dark mode too)."""
+    import segno  # only when two-factor is being set up
+
     return str(
         segno.make(data, error="m").svg_inline(scale=5, border=3, dark="#111", light="#fff", svgclass="qr")
     )

@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, time
 
-from feedgen.feed import FeedGenerator  # type: ignore[import-untyped]
-
 from modelsnest.content.types import Page, Post, Section
 
 FEED_PATH = "/blog/rss.xml"
@@ -26,6 +24,9 @@ _LLMS_SECTIONS: tuple[tuple[Section, str], ...] = (
 def rss(posts: Sequence[Post], base_url: str, company_name: str) -> bytes:
     """RSS 2.0 with absolute links, newest post first, an atom:link to itself, and each
     post's author as ``dc:creator`` (RSS's own ``author`` must be an e-mail address)."""
+    # Imported here: feedgen brings lxml (5 MB per worker) for a feed readers fetch now and then.
+    from feedgen.feed import FeedGenerator  # type: ignore[import-untyped]
+
     feed = FeedGenerator()
     feed.load_extension("dc")
     feed.title(f"{company_name} blog")
