@@ -19,7 +19,7 @@ from tests.web.helpers import Browser
 BUILT_ELSEWHERE: frozenset[str] = frozenset()
 _PARAM = re.compile(r"\{[^}]+\}")
 _API_MENTION = re.compile(
-    r"\b(GET|POST|PUT|PATCH|DELETE)\s+(?:https?://[^\s/]+)?(/api/v1/[A-Za-z0-9_./{}-]+)"
+    r"\b(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS)\s+(?:https?://[^\s/]+)?(/api/v1/[A-Za-z0-9_./{}-]+)"
 )
 
 

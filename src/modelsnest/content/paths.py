@@ -100,7 +100,7 @@ API_ENDPOINTS: tuple[ApiEndpoint, ...] = (
     ApiEndpoint("POST", "/api/v1/credits/checkout", "live", "Buy credits"),
     ApiEndpoint("GET", "/api/v1/credits/payments", "live", "Your payments, newest first"),
     ApiEndpoint("GET", "/api/v1/credits/payments/{id}", "live", "A payment's status"),
-    ApiEndpoint("POST", "/api/v1/store/{slug}/{path}", "planned", "API Store products"),
+    ApiEndpoint("POST", "/api/v1/store/{slug}/{path}", "live", "API Store products (any method)"),
 )
 
 
