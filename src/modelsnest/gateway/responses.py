@@ -348,15 +348,8 @@ class ResponsesSurface:
         if item is None:
             events.extend([*self._close_text(), *self._close_calls()])
             item = _Item("reasoning", new_id("rs"), len(self.items))
-            self.items.append(item)
             self.open_reasoning = item
-            events.append(
-                self._event(
-                    "response.output_item.added",
-                    output_index=item.output_index,
-                    item=self._item(item, "in_progress"),
-                )
-            )
+            events.append(self._add_item(item))
         item.text += text
         events.append(
             self._event(
@@ -389,6 +382,13 @@ class ResponsesSurface:
                 )
             )
         return events
+
+    def _add_item(self, item: _Item) -> StreamEvent:
+        """A new output item: kept for the final response, announced in progress."""
+        self.items.append(item)
+        return self._event(
+            "response.output_item.added", output_index=item.output_index, item=self._item(item, "in_progress")
+        )
 
     def _item(self, item: _Item, status: str = "completed") -> dict[str, Any]:
         if item.kind == "message":
@@ -432,15 +432,8 @@ class ResponsesSurface:
         if item is None:
             events.extend([*self._close_reasoning(), *self._close_calls()])
             item = _Item("message", new_id("msg"), len(self.items))
-            self.items.append(item)
             self.open_text = item
-            events.append(
-                self._event(
-                    "response.output_item.added",
-                    output_index=item.output_index,
-                    item=self._item(item, "in_progress"),
-                )
-            )
+            events.append(self._add_item(item))
             events.append(
                 self._event(
                     "response.content_part.added",
@@ -479,15 +472,8 @@ class ResponsesSurface:
                 call_id=str(call.get("id") or new_id("call")),
                 name=str(function.get("name") or ""),
             )
-            self.items.append(item)
             self.calls[index] = item
-            events.append(
-                self._event(
-                    "response.output_item.added",
-                    output_index=item.output_index,
-                    item=self._item(item, "in_progress"),
-                )
-            )
+            events.append(self._add_item(item))
         elif function.get("name") and not item.name:
             item.name = str(function["name"])
         arguments = function.get("arguments")
