@@ -86,6 +86,7 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Set
         "environment": "test",
         "log_format": "text",
         "log_level": "WARNING",
+        "gc_tuning": False,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type,call-arg]

@@ -31,6 +31,7 @@ from modelsnest.gateway.limits import RateLimits
 from modelsnest.gateway.pool import ProviderPool
 from modelsnest.gateway.routing import CircuitBreaker
 from modelsnest.gateway.service import Gateway
+from modelsnest.gc_tuning import tune_collector
 from modelsnest.health import StatusBoard
 from modelsnest.mail import Mailer, OutboxTransport, SmtpTransport, Transport
 from modelsnest.media.storage import MediaStore
@@ -170,6 +171,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.services = services
         for name, loop in background.loops(services):
             services.tasks.start_loop(name, loop)
+        if settings.gc_tuning:
+            tune_collector()
         log.info("modelsnest %s ready", __version__)
         try:
             yield

@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     max_json_body_bytes: int = 16 * 1024 * 1024
     # Serve the paid API routes ahead of FastAPI's routing (api/lane.py); off only to compare.
     fast_lane: bool = True
+    # Freeze the start-up objects and collect cycles less often (gc_tuning.py); off in tests,
+    # whose one process builds hundreds of applications.
+    gc_tuning: bool = True
     # GET /metrics (Prometheus text format). With a token, only ``Authorization: Bearer <token>``.
     metrics_enabled: bool = True
     metrics_token: str | None = Field(default=None, repr=False)

@@ -27,14 +27,25 @@ def frame(event: StreamEvent, shape: Shape) -> bytes:
 
 
 class _AsgiSink:
-    def __init__(self, send: Send, shape: Shape) -> None:
+    def __init__(self, receive: Receive, send: Send, shape: Shape) -> None:
+        self._receive = receive
         self._send = send
         self._shape = shape
         self.disconnected = asyncio.Event()
 
     async def send(self, events: Sequence[StreamEvent], *, last: bool = False) -> None:
-        body = b"".join(frame(event, self._shape) for event in events)
+        if len(events) == 1:  # nearly every write: one chunk
+            body = frame(events[0], self._shape)
+        else:
+            body = b"".join([frame(event, self._shape) for event in events])
         await self._send({"type": "http.response.body", "body": body, "more_body": not last})
+
+    async def closed(self) -> None:
+        while True:
+            message: Message = await self._receive()
+            if message["type"] == "http.disconnect":
+                self.disconnected.set()
+                return
 
 
 class SseResponse(Response):
@@ -47,27 +58,15 @@ class SseResponse(Response):
         self.shape = shape
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        sink = _AsgiSink(send, self.shape)
-
-        async def watch() -> None:
-            while True:
-                message: Message = await receive()
-                if message["type"] == "http.disconnect":
-                    sink.disconnected.set()
-                    return
-
+        sink = _AsgiSink(receive, send, self.shape)
         headers = [
             (b"content-type", MEDIA_TYPE),
             (b"cache-control", b"no-cache"),
             (b"x-accel-buffering", b"no"),
             *((name.lower().encode(), value.encode()) for name, value in self.stream.headers.items()),
         ]
-        watcher = asyncio.create_task(watch())
         try:
-            try:
-                await send({"type": "http.response.start", "status": 200, "headers": headers})
-            except OSError:
-                sink.disconnected.set()
-            await self.stream.run(sink)
-        finally:
-            watcher.cancel()
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+        except OSError:
+            sink.disconnected.set()
+        await self.stream.run(sink)

@@ -54,9 +54,29 @@ def exact_decimal(value: Fraction) -> orjson.Fragment | str:
     return orjson.Fragment(text.encode())
 
 
+# 10**12: every denominator a token, character or image price makes divides it (per 1K units).
+_PICO = 10**12
+_NANO_PLACES = 9
+
+
+def _scaled_decimal(scaled: int, places: int) -> orjson.Fragment:
+    """``scaled / 10**places`` as exact decimal text."""
+    digits = str(abs(scaled)).rjust(places + 1, "0")
+    whole, decimals = digits[:-places], digits[-places:].rstrip("0")
+    return orjson.Fragment(
+        (("-" if scaled < 0 else "") + whole + (f".{decimals}" if decimals else "")).encode()
+    )
+
+
 def exact_usd(nanos: Fraction | int) -> orjson.Fragment | str:
-    """An exact amount of nanos as USD (see ``exact_decimal``)."""
-    return exact_decimal(Fraction(nanos) / NANOS_PER_USD)
+    """An exact amount of nanos as USD (see ``exact_decimal``). Every bill's lines pass here,
+    so the common amounts (whole nanos, or fractions of them over a divisor of 10**12) are
+    written with one integer multiplication instead of the general factorisation."""
+    if isinstance(nanos, int):
+        return _scaled_decimal(nanos, _NANO_PLACES)
+    if _PICO % nanos.denominator == 0:
+        return _scaled_decimal(nanos.numerator * (_PICO // nanos.denominator), _NANO_PLACES + 12)
+    return exact_decimal(nanos / NANOS_PER_USD)
 
 
 def _quantity(value: int | Fraction) -> int | orjson.Fragment | str:

@@ -291,6 +291,9 @@ class _Finishing:
         done = await self._stream.finish()
         await self._sink.send([*events, *done], last=True)
 
+    async def closed(self) -> None:
+        await self._sink.closed()
+
 
 async def start_answer(
     gateway: Gateway,
