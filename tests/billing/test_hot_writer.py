@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from modelsnest.billing.hot import _writer
 from modelsnest.billing.hot._writer import Writer
 
 
@@ -108,3 +109,55 @@ async def test_jobs_from_many_tasks_share_transactions(writer: Writer) -> None:
     await asyncio.gather(*(writer.run(insert(n)) for n in range(200)))
     assert await rows(writer) == list(range(200))
     assert writer.groups < writer.jobs
+
+
+def _lock_for(path: str, seconds: float, locked: threading.Event) -> threading.Thread:
+    """Another connection holding the write lock for ``seconds`` (another process, in effect)."""
+
+    def hold() -> None:
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO t (n) VALUES (-1)")
+        locked.set()
+        threading.Event().wait(seconds)
+        other.execute("COMMIT")
+        other.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    return thread
+
+
+def test_begin_immediate_waits_for_another_writer_and_keeps_the_busy_timeout(tmp_path: Path) -> None:
+    path = str(tmp_path / "b.db")
+    connection = _writer.connect(path)
+    connection.execute("CREATE TABLE t (n INTEGER PRIMARY KEY)")
+    locked = threading.Event()
+    holder = _lock_for(path, 0.05, locked)
+    locked.wait(5)
+    _writer.begin_immediate(connection)  # returns once the other side has committed
+    connection.execute("INSERT INTO t (n) VALUES (1)")
+    connection.execute("COMMIT")
+    holder.join()
+    assert [r[0] for r in connection.execute("SELECT n FROM t ORDER BY n")] == [-1, 1]
+    assert connection.execute("PRAGMA busy_timeout").fetchone()[0] == _writer.BUSY_TIMEOUT_MS
+    connection.close()
+
+
+def test_begin_immediate_gives_up_as_busy_after_the_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = str(tmp_path / "b.db")
+    connection = _writer.connect(path)
+    connection.execute("CREATE TABLE t (n INTEGER PRIMARY KEY)")
+    monkeypatch.setattr(_writer, "BUSY_TIMEOUT_MS", 20)
+    locked = threading.Event()
+    holder = _lock_for(path, 0.5, locked)
+    locked.wait(5)
+    with pytest.raises(sqlite3.OperationalError) as raised:
+        _writer.begin_immediate(connection)
+    assert raised.value.sqlite_errorcode == sqlite3.SQLITE_BUSY
+    assert not connection.in_transaction
+    assert connection.execute("PRAGMA busy_timeout").fetchone()[0] == 20
+    holder.join()
+    connection.close()

@@ -154,3 +154,20 @@ async def test_a_card_saved_in_setup_mode_arrives_by_webhook_too(shop: Shop) -> 
     other = await shop.account()
     with pytest.raises(NotFound):  # someone else's setup session cannot be claimed
         await shop.services.payments.finish_card_setup(Caller.signed_in(other.user_id, "user"), session_id)
+
+
+async def test_the_first_notified_round_loads_who_is_watched_so_others_cost_nothing_after(shop: Shop) -> None:
+    """Under steady traffic the loop is always woken by notifications; the watched set must
+    load anyway, or every charge of every account would be checked in the database."""
+    buyer, _ = await _with_card(shop, credits=6 * USD)
+    other = await shop.account()
+    recharger = shop.services.payments.recharger
+    recharger.notify(other.user_id)
+    for _ in range(100):
+        if recharger._watched is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert recharger._watched == {buyer.user_id}
+
+    recharger.notify(other.user_id)
+    assert other.user_id not in recharger._pending

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 import uuid
 from decimal import Decimal
 from typing import Any, Final, cast
@@ -411,23 +412,28 @@ class AutoRecharger:
         self._wake.set()
 
     async def run(self) -> None:
+        # The full round is due every ``every_seconds`` even while notifications keep waking
+        # the loop: under steady traffic the timeout alone would never fire, and the watched
+        # set (None: everyone) would never be loaded.
+        full_round_at = time.monotonic() + self.every_seconds
         while True:
             woken = False
             # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
             # lands as the event fires, and the loop would then outlive its shutdown.
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.every_seconds):
+                async with asyncio.timeout(max(0.0, full_round_at - time.monotonic())):
                     await self._wake.wait()
                 woken = True
             if woken:
                 await asyncio.sleep(self.BATCH_SECONDS)
             self._wake.clear()
             users, self._pending = self._pending, set()
+            full = not woken or time.monotonic() >= full_round_at or self._watched is None
             try:
-                if users:
-                    for user_id in users:
-                        await check(self.ctx, user_id=user_id)
-                else:
+                for user_id in users:
+                    await check(self.ctx, user_id=user_id)
+                if full:
+                    full_round_at = time.monotonic() + self.every_seconds
                     await check(self.ctx)
                     self._watched = await watched_users(self.ctx)
             except Exception:

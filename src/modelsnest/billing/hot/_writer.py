@@ -8,7 +8,10 @@ is not durable. If the BEGIN or the COMMIT fails, every job of the group gets th
 nothing of the group is written.
 
 Other processes may write the same file: the write lock is held for one group only (a few
-hundred microseconds), and a group waits for it up to ``busy_timeout``.
+hundred microseconds), and a group waits for it up to ``busy_timeout``. It waits in steps of
+50 µs growing to 1 ms (``begin_immediate``), not with SQLite's own busy handler, which sleeps
+1, 2, 5, 10 … ms: with two server workers taking turns on the lock, those sleeps left a third
+of the machine idle.
 
 Checkpoints (copying the WAL back into the database file, with two fsyncs) would otherwise run
 inside the COMMIT of every ~50th group and stall it for milliseconds (measured p99 ≈ 4 ms).
@@ -23,6 +26,7 @@ import logging
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
@@ -33,6 +37,8 @@ T = TypeVar("T")
 Job = Callable[[sqlite3.Connection], Any]
 MAX_GROUP: Final = 256  # bounds how long one transaction holds the write lock
 BUSY_TIMEOUT_MS: Final = 30_000
+FIRST_RETRY_SECONDS: Final = 0.00005
+LONGEST_RETRY_SECONDS: Final = 0.001
 CHECKPOINT_EVERY_SECONDS: Final = 0.25
 
 log = logging.getLogger(__name__)
@@ -48,6 +54,27 @@ def connect(path: str, *, auto_checkpoint: bool = True) -> sqlite3.Connection:
     if not auto_checkpoint:
         connection.execute("PRAGMA wal_autocheckpoint=0")
     return connection
+
+
+def begin_immediate(connection: sqlite3.Connection) -> None:
+    """``BEGIN IMMEDIATE``, waiting for another connection's write lock in short steps (see
+    the module doc), up to ``BUSY_TIMEOUT_MS``. The connection's own busy timeout is off for
+    this one statement and on again once the lock is held."""
+    connection.execute("PRAGMA busy_timeout=0")
+    try:
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        delay = FIRST_RETRY_SECONDS
+        while True:
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, LONGEST_RETRY_SECONDS)
+    finally:
+        connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 class _Checkpointer:
@@ -183,7 +210,7 @@ class Writer:
         self.jobs += len(group)
         metrics.SETTLEMENT_BATCH.observe(len(group))
         try:
-            connection.execute("BEGIN IMMEDIATE")
+            begin_immediate(connection)
         except Exception as exc:
             return [(t.future, None, exc) for t in group]
         outcomes: list[Outcome] = []
