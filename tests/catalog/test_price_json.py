@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, localcontext
 from fractions import Fraction
 
 import orjson
@@ -39,3 +40,19 @@ def test_amounts_read_as_plain_decimals() -> None:
     assert orjson.dumps(exact_usd(-2_500_000_000)) == b"-2.5"
     assert orjson.dumps(exact_usd(0)) == b"0"
     assert exact_usd(Fraction(1, 3)) == "1/3000000000"
+
+
+@given(
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.integers(min_value=0, max_value=25),
+    st.integers(min_value=0, max_value=25),
+)
+def test_terminating_rationals_read_as_python_decimal_prints_them(
+    numerator: int, twos: int, fives: int
+) -> None:
+    value = Fraction(numerator, 2**twos * 5**fives)
+    with localcontext() as exact:
+        exact.prec = 200
+        expected = Decimal(value.numerator) / Decimal(value.denominator)
+    text = format(expected.normalize(), "f") if expected else "0"
+    assert orjson.dumps(exact_decimal(value)) == text.encode()

@@ -33,6 +33,15 @@ def _decimal(text: str | None) -> orjson.Fragment | None:
     return None if text is None else orjson.Fragment(text.encode())
 
 
+def _scaled_decimal(scaled: int, places: int) -> orjson.Fragment:
+    """``scaled / 10**places`` as exact decimal text (``0.5``, ``-12``, ``0.000000001``)."""
+    digits = str(abs(scaled)).rjust(places + 1, "0")
+    whole, decimals = digits[: len(digits) - places], digits[len(digits) - places :].rstrip("0")
+    return orjson.Fragment(
+        (("-" if scaled < 0 else "") + whole + (f".{decimals}" if decimals else "")).encode()
+    )
+
+
 def exact_decimal(value: Fraction) -> orjson.Fragment | str:
     """An exact rational as a JSON number, or as a ``"numerator/denominator"`` string when its
     decimal expansion does not terminate. Integer arithmetic only: never rounded."""
@@ -47,25 +56,12 @@ def exact_decimal(value: Fraction) -> orjson.Fragment | str:
     if rest != 1:
         return f"{value.numerator}/{value.denominator}"
     places = max(twos, fives)
-    scaled = abs(value.numerator) * 10**places // value.denominator  # exact: the division terminates
-    digits = str(scaled).rjust(places + 1, "0")
-    whole, decimals = digits[: len(digits) - places], digits[len(digits) - places :].rstrip("0")
-    text = ("-" if value < 0 else "") + whole + (f".{decimals}" if decimals else "")
-    return orjson.Fragment(text.encode())
+    return _scaled_decimal(value.numerator * 10**places // value.denominator, places)  # exact
 
 
 # 10**12: every denominator a token, character or image price makes divides it (per 1K units).
 _PICO = 10**12
 _NANO_PLACES = 9
-
-
-def _scaled_decimal(scaled: int, places: int) -> orjson.Fragment:
-    """``scaled / 10**places`` as exact decimal text."""
-    digits = str(abs(scaled)).rjust(places + 1, "0")
-    whole, decimals = digits[:-places], digits[-places:].rstrip("0")
-    return orjson.Fragment(
-        (("-" if scaled < 0 else "") + whole + (f".{decimals}" if decimals else "")).encode()
-    )
 
 
 def exact_usd(nanos: Fraction | int) -> orjson.Fragment | str:
